@@ -1,0 +1,72 @@
+"""Bytes → text: byte-order marks, UTF-8, then charset detection; binary files refused."""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+from ingest.errors import DecodeError
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x7fELF", "an executable"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Return ``(text, encoding)`` or raise ``DecodeError`` saying why not."""
+    if not data.strip():
+        raise DecodeError("the file is empty" if not data else "the file holds only whitespace")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _clean(data.decode(encoding)), encoding
+            except UnicodeDecodeError as error:
+                raise DecodeError(f"starts with a {encoding} byte-order mark but is not "
+                                  f"valid {encoding}: {error.reason} at byte {error.start}")
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise DecodeError(f"binary file ({what}), not text")
+    if b"\x00" in data[:8192]:
+        raise DecodeError("binary file (contains NUL bytes), not text")
+    try:
+        return _clean(data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise DecodeError("unknown text encoding (neither UTF-8 nor any encoding "
+                          "charset-normalizer recognises)")
+    text = str(best)
+    if _control_ratio(text) > 0.01:
+        raise DecodeError(f"binary file (decodes as {best.encoding} only with control "
+                          "characters), not text")
+    return _clean(text), best.encoding
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
+    return controls / max(len(sample), 1)
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _control_ratio(text) > 0.01:
+        raise DecodeError("binary file (mostly control characters), not text")
+    return text

@@ -1,0 +1,71 @@
+"""Opening the knowledge base: WAL mode, busy timeout, foreign keys and migrations.
+
+``open_db`` is the one way every part of cxkb gets a database. Opening an older
+database applies the pending migrations, after taking a backup copy beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from kb import migrations
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 string in UTC, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def connect(path: str | Path) -> Database:
+    """A connection with cxkb's pragmas and no migration step (used by ``open_db``)."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    db = Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+    if str(path) != ":memory:":
+        db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the knowledge base at ``path``, schema up to date.
+
+    When the file already holds an older schema, a consistent copy is written to
+    ``<path>.v<N>.bak`` (N = the old schema version) before any migration runs.
+    """
+    path = Path(path) if str(path) != ":memory:" else path
+    if isinstance(path, Path) and path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = connect(path)
+    if migrate and migrations.pending(db):
+        version = migrations.schema_version(db)
+        if version > 0 and isinstance(path, Path):
+            copy = path.with_name(f"{path.name}.v{version}.bak")
+            backup(db, copy)
+            log.info("backed up %s to %s before migrating", path, copy)
+        migrations.apply(db)
+    return db
+
+
+def backup(db: Database, destination: str | Path) -> Path:
+    """Write a consistent copy of a (possibly live) database with SQLite's backup API."""
+    destination = Path(destination)
+    if destination.exists():
+        destination.unlink()
+    target = sqlite3.connect(str(destination))
+    try:
+        with target:
+            db.conn.backup(target)
+    finally:
+        target.close()
+    return destination

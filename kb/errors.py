@@ -1,0 +1,17 @@
+"""Small named exceptions raised by the cxkb library; the CLI turns them into one-line messages."""
+
+
+class CxkbError(Exception):
+    """Base class of every error cxkb reports to a person."""
+
+
+class SearchError(CxkbError):
+    """A full-text query the search engine cannot run (bad syntax, empty query)."""
+
+
+class NotFound(CxkbError):
+    """A source, document, comment or person id that is not in the knowledge base."""
+
+
+class HumanLabelProtected(CxkbError):
+    """An automatic writer tried to change or remove a human label."""

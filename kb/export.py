@@ -1,0 +1,86 @@
+"""Tables as rows for export, and writers for JSON Lines, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from sqlite_utils import Database
+
+FORMATS = ("jsonl", "csv", "json")
+
+_QUERIES = {
+    "sources": "SELECT * FROM sources ORDER BY first_ingested_at, id",
+    "documents": """
+        SELECT id, source_id, url, site, title, author, author_person_id, author_role,
+               published, published_text, body, declared_comment_count,
+               (SELECT count(*) FROM comments c WHERE c.document_id = d.id
+                  AND c.kind = 'comment') AS comment_count,
+               extra, created_at, updated_at
+        FROM documents d ORDER BY published IS NULL, published, title, id""",
+    "comments": """
+        SELECT c.id, c.document_id, c.parent_id, c.position, c.depth, c.author, c.author_url,
+               c.author_person_id, c.posted_at, c.posted_at_text, c.kind, c.text,
+               c.external_id, c.permalink, c.created_at, c.updated_at
+        FROM comments c JOIN documents d ON d.id = c.document_id
+        ORDER BY d.published IS NULL, d.published, d.title, d.id, c.position""",
+    "statements": """
+        SELECT id, document_id, comment_id, start, "end", text, speaker, speaker_person_id,
+               kind, method, created_at
+        FROM statements ORDER BY coalesce(document_id, comment_id), start""",
+    "people": """
+        SELECT p.id, p.name, p.description,
+               (SELECT json_group_array(alias) FROM person_aliases a
+                 WHERE a.person_id = p.id) AS aliases,
+               (SELECT count(*) FROM documents d WHERE d.author_person_id = p.id) AS documents,
+               (SELECT count(*) FROM comments c WHERE c.author_person_id = p.id) AS comments
+        FROM people p ORDER BY p.name, p.id""",
+    "labels": """
+        SELECT id, target_type, target_id, debate, label, confidence, method, model_version,
+               evidence, note, created_at, updated_at
+        FROM labels ORDER BY debate, target_type, target_id, method""",
+    "label_archive": "SELECT * FROM label_archive ORDER BY archived_at, id",
+}
+TABLES = tuple(_QUERIES)
+_JSON_COLUMNS = {"extra", "aliases", "evidence", "target_snapshot"}
+
+
+def export_rows(db: Database, table: str) -> Iterator[dict[str, Any]]:
+    """Rows of one exportable table, JSON columns decoded, in a stable order."""
+    if table not in _QUERIES:
+        raise ValueError(f"cannot export {table!r}; choose from {', '.join(TABLES)}")
+    for row in db.query(_QUERIES[table]):
+        for column in _JSON_COLUMNS & row.keys():
+            if row[column] is not None:
+                row[column] = json.loads(row[column])
+        yield row
+
+
+def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    """Write rows to ``out`` as jsonl, csv or json; return how many were written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    count = 0
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    elif fmt == "json":
+        out.write("[")
+        for row in rows:
+            out.write(("," if count else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+    else:
+        writer = None
+        for row in rows:
+            flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                    for k, v in row.items()}
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(flat))
+                writer.writeheader()
+            writer.writerow(flat)
+            count += 1
+    return count

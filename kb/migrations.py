@@ -1,0 +1,194 @@
+"""The knowledge base schema as an ordered list of numbered migrations.
+
+Each migration runs once and is recorded in ``_migrations``. Never edit one that has
+shipped: append the next. ``kb.db.open_db`` applies pending migrations (after a backup
+when the database already holds data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+Migration = Callable[[Database], None]
+
+
+def m001_initial(db: Database) -> None:
+    """Sources, documents, comments, people, statements, labels and the label archive."""
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            locator TEXT NOT NULL UNIQUE,      -- absolute path, URL, or stdin:<hash>
+            kind TEXT NOT NULL,                -- file | url | stdin
+            parser TEXT,                       -- which extractor produced the records
+            content_hash TEXT,                 -- sha256 of the bytes last stored
+            encoding TEXT,
+            status TEXT NOT NULL,              -- ok | failed
+            error TEXT,                        -- why the last attempt failed, if it did
+            first_ingested_at TEXT NOT NULL,
+            last_ingested_at TEXT NOT NULL
+        );
+        CREATE TABLE people (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT,                  -- role and organisation when known
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE person_aliases (
+            alias_key TEXT PRIMARY KEY,        -- normalised alias (lower case, single spaces)
+            person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            alias TEXT NOT NULL
+        );
+        CREATE INDEX person_aliases_person ON person_aliases(person_id);
+        CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            url TEXT,
+            site TEXT,
+            title TEXT NOT NULL,
+            author TEXT,                       -- the displayed name, null when none is shown
+            author_person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+            author_role TEXT,
+            published TEXT,                    -- ISO 8601 date (or date-time) or null
+            published_text TEXT,               -- the date as the page wrote it
+            body TEXT NOT NULL,
+            declared_comment_count INTEGER,    -- "9 Responses to ..." as the page says
+            extra TEXT,                        -- JSON: author bio, related links, ...
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX documents_source ON documents(source_id);
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            parent_id TEXT REFERENCES comments(id) ON DELETE SET NULL,
+            position INTEGER NOT NULL,         -- reading order over the thread, 1-based
+            depth INTEGER NOT NULL DEFAULT 0,
+            author TEXT,
+            author_url TEXT,
+            author_person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+            posted_at TEXT,
+            posted_at_text TEXT,
+            text TEXT NOT NULL,
+            external_id TEXT,
+            permalink TEXT,
+            kind TEXT NOT NULL DEFAULT 'comment',  -- comment | pingback | trackback
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX comments_document ON comments(document_id, position);
+        CREATE INDEX comments_parent ON comments(parent_id);
+        CREATE INDEX comments_person ON comments(author_person_id);
+        CREATE TABLE statements (
+            id TEXT PRIMARY KEY,
+            document_id TEXT REFERENCES documents(id) ON DELETE CASCADE,
+            comment_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+            start INTEGER NOT NULL,            -- character offsets into the body or text
+            "end" INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            speaker TEXT,
+            speaker_person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+            kind TEXT NOT NULL DEFAULT 'sentence',
+            method TEXT,
+            created_at TEXT NOT NULL,
+            CHECK ((document_id IS NULL) != (comment_id IS NULL))
+        );
+        CREATE INDEX statements_document ON statements(document_id);
+        CREATE INDEX statements_comment ON statements(comment_id);
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            target_type TEXT NOT NULL CHECK (target_type IN
+                ('statement', 'comment', 'document', 'person')),
+            target_id TEXT NOT NULL,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            confidence REAL,
+            method TEXT NOT NULL CHECK (method IN ('rule', 'model', 'human')),
+            model_version TEXT,
+            evidence TEXT,                     -- JSON: cue words, scores
+            note TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (target_type, target_id, debate, method)
+        );
+        CREATE INDEX labels_target ON labels(target_type, target_id);
+        CREATE TABLE label_archive (
+            id INTEGER PRIMARY KEY,
+            label_id INTEGER NOT NULL,
+            target_type TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            confidence REAL,
+            method TEXT NOT NULL,
+            model_version TEXT,
+            evidence TEXT,
+            note TEXT,
+            created_at TEXT NOT NULL,
+            archived_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            target_snapshot TEXT               -- JSON of the labelled row when archived
+        );
+        -- A human label is never changed by an automatic method ...
+        CREATE TRIGGER labels_human_not_overwritten BEFORE UPDATE ON labels
+        WHEN OLD.method = 'human' AND NEW.method != 'human'
+        BEGIN
+            SELECT RAISE(ABORT, 'human labels are never overwritten by automatic methods');
+        END;
+        -- ... and never deleted unless a copy is in the archive first.
+        CREATE TRIGGER labels_human_archived_before_delete BEFORE DELETE ON labels
+        WHEN OLD.method = 'human'
+             AND NOT EXISTS (SELECT 1 FROM label_archive WHERE label_id = OLD.id)
+        BEGIN
+            SELECT RAISE(ABORT, 'human labels must be archived before they are deleted');
+        END;
+        """
+    )
+
+
+def m002_full_text_search(db: Database) -> None:
+    """FTS5 indexes over documents, comments and statements, kept current by triggers."""
+    db["documents"].enable_fts(["title", "body"], fts_version="FTS5", create_triggers=True,
+                               tokenize="porter")
+    db["comments"].enable_fts(["author", "text"], fts_version="FTS5", create_triggers=True,
+                              tokenize="porter")
+    db["statements"].enable_fts(["text"], fts_version="FTS5", create_triggers=True,
+                                tokenize="porter")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search]
+
+
+def schema_version(db: Database) -> int:
+    """How many migrations this database has applied (0 for a new file)."""
+    if "_migrations" not in db.table_names():
+        return 0
+    return db.execute("SELECT count(*) FROM _migrations").fetchone()[0]
+
+
+def pending(db: Database) -> list[Migration]:
+    """Migrations not yet applied to ``db``, in order."""
+    if "_migrations" not in db.table_names():
+        return list(MIGRATIONS)
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    return [m for m in MIGRATIONS if m.__name__ not in done]
+
+
+def apply(db: Database) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return their names."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    applied = []
+    for migration in pending(db):
+        with db.conn:
+            migration(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                [migration.__name__, datetime.now(timezone.utc).isoformat(timespec="seconds")],
+            )
+        applied.append(migration.__name__)
+    return applied

@@ -1,0 +1,53 @@
+"""Search page (HTML and ``.json``): FTS5 over documents, comments and statements."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+
+from kb.errors import SearchError
+from kb.search import KINDS, literal_query, plain_snippet, search, snippet_parts
+from kb.web.db import get_db
+
+bp = Blueprint("search", __name__)
+PAGE_SIZE = 20
+
+
+def _run():
+    query = request.args.get("q", "").strip()
+    kinds = tuple(k for k in request.args.getlist("kind") if k in KINDS) or KINDS
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    results, error, fallback = None, None, None
+    if query:
+        db = get_db()
+        try:
+            results = search(db, query, kinds=kinds, limit=PAGE_SIZE,
+                             offset=(page - 1) * PAGE_SIZE)
+        except SearchError as exc:
+            error = str(exc)
+            literal = literal_query(query)
+            if literal:
+                fallback = search(db, literal, kinds=kinds, limit=PAGE_SIZE)
+    return query, kinds, page, results, error, fallback
+
+
+@bp.get("/search/")
+def search_page():
+    query, kinds, page, results, error, fallback = _run()
+    status = 400 if error else 200
+    return render_template("search/results.html", query=query, kinds=kinds, all_kinds=KINDS,
+                           page=page, page_size=PAGE_SIZE, results=results, error=error,
+                           fallback=fallback, snippet_parts=snippet_parts), status
+
+
+@bp.get("/search.json")
+def search_json():
+    query, kinds, page, results, error, fallback = _run()
+    if error:
+        return jsonify({"error": error, "query": query}), 400
+    hits = [] if results is None else [
+        {**h.__dict__, "snippet": plain_snippet(h.snippet, "", "")} for h in results.hits]
+    return jsonify({"query": query, "page": page, "hits": hits,
+                    "counts": results.counts if results else {}})
