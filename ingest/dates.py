@@ -39,7 +39,7 @@ _DATE_CORE = re.compile(
 _HAS_TIME = re.compile(r"\d{1,2}(?::|h)\d{2}|\d\s*[ap]\.?m\b", re.IGNORECASE)
 _RELATIVE = re.compile(
     r"^(?:about\s+|over\s+|almost\s+)?(?:an?|\d+)\s+(?:second|minute|hour|day|week|month|year)s?"
-    r"\s+ago$|^(?:yesterday|today|just now)(?:\s+at\s+.*)?$",
+    r"\s+ago$|^(?:yesterday|today|just now)(?:,?\s*(?:at\s+)?\d{1,2}[:h]\d{2}\s*(?:[ap]\.?m\.?)?)?$",
     re.IGNORECASE,
 )
 _DATE_PREFIX = re.compile(

@@ -48,7 +48,16 @@ def decode_text(data: bytes) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is not None:
+        # Western pages that are not UTF-8 are nearly always Windows-1252; take it when it
+        # reads as well as the detector's favourite (cp1250 and cp1252 often tie).
+        for match in matches:
+            if (match.encoding == "cp1252" and match.chaos <= best.chaos
+                    and match.coherence >= best.coherence - 0.05):
+                best = match
+                break
     if best is None or best.encoding is None:
         raise DecodeError("unknown text encoding (neither UTF-8 nor any encoding "
                           "charset-normalizer recognises)")

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ingest import plaintext_rules as rules
-from ingest.dates import is_date_line, is_relative_date, to_iso
+from ingest.dates import find_date, is_date_line, is_relative_date, to_iso
 from ingest.errors import ExtractionError
 from kb.records import CommentRecord, DocumentRecord
 
@@ -55,7 +55,7 @@ def _is_furniture(text: str) -> bool:
 
 
 def _is_sentence(text: str) -> bool:
-    return bool(re.search(r"[.!?…:;\"”’)]$", text)) or _words(text) >= 12
+    return (_words(text) >= 3 and bool(re.search(r"[.!?…:;\"”’]$", text))) or _words(text) >= 12
 
 
 def _norm(text: str) -> str:
@@ -114,13 +114,22 @@ def _drop_furniture_runs(lines: list[Line]) -> list[Line]:
         furniture = [i for i in run if _is_furniture(lines[i].text)]
         if furniture:
             # a run of short lines with furniture among them is a block of furniture,
-            # unless the run is long enough to be a list in the article
-            for i in run if len(run) <= 4 else furniture:
+            # unless the run is long and mostly not furniture (a list in the article)
+            for i in run if len(run) <= 4 or 3 * len(furniture) >= len(run) else furniture:
                 keep[i] = False
+    for i, line in enumerate(lines):
+        if line.text and _is_furniture(line.text):
+            keep[i] = False
     return [line for line, k in zip(lines, keep) if k]
 
 
 # ---------------------------------------------------------------- header
+
+_ROLE_WORDS = re.compile(
+    r"\b(?:editor|director|analyst|manager|officer|head|lead|vp|vice president|president|founder"
+    r"|consultant|writer|reporter|correspondent|contributor|columnist|ceo|cco|cmo|partner"
+    r"|researcher|designer|strategist|principal|chief)\b", re.IGNORECASE)
+
 
 @dataclass
 class _Header:
@@ -131,64 +140,75 @@ class _Header:
     published: str | None = None
     published_text: str | None = None
     subtitle: str | None = None
-    consumed: set[int] = field(default_factory=set)
+    consumed: set[int] = field(default_factory=set)  # line indexes that are not body
+
+    def take_date(self, text: str) -> None:
+        iso = to_iso(text)
+        if iso is None:
+            return
+        if self.published is None:
+            self.published, self.published_text = iso, _strip_date_prefix(text)
+        elif "T" not in self.published and "T" in iso and iso.startswith(self.published):
+            self.published = iso
+
+    def take_time(self, clock: str) -> None:
+        """Join a time-only byline ("Posted by X at 10:42 AM") to a date-only published."""
+        match = re.match(r"^(\d{1,2}):(\d{2})\s*([ap])\.?m\.?$", clock.strip(), re.IGNORECASE)
+        if not match or self.published is None or "T" in self.published:
+            return
+        hour = int(match[1]) % 12 + (12 if match[3].lower() == "p" else 0)
+        self.published = f"{self.published}T{hour:02d}:{int(match[2]):02d}:00"
+        self.published_text = f"{self.published_text} {clock.strip()}"
 
 
 def _parse_byline(rest: str) -> tuple[str | None, str | None, str | None]:
-    """"Jane Roe, Senior Analyst | June 3, 2019" → (name, role, date text)."""
-    date_text = None
+    """"Jane Roe, Senior Analyst | June 3, 2019" → (name, role, date or time text)."""
+    when = None
     parts = [p.strip() for p in re.split(r"\s+[|·•]\s+|\s+[—–]\s+", rest) if p.strip()]
     kept = []
     for part in parts:
-        if is_date_line(part) and date_text is None:
-            date_text = part
+        if when is None and is_date_line(part):
+            when = part
         else:
             kept.append(part)
     rest = ", ".join(kept)
-    match = re.match(r"^(?P<name>.+?)\s+(?:on|at)\s+(?P<when>.+)$", rest)
+    match = re.match(r"^(?P<name>.+?),?\s+(?:on|at)\s+(?P<when>.+)$", rest)
+    if not match:
+        match = re.match(r"^(?P<name>.+?),\s+(?P<when>.+)$", rest)
+        if match and not is_date_line(match["when"]):
+            match = None
     if match and (is_date_line(match["when"]) or re.match(r"^\d{1,2}:\d{2}", match["when"])):
         rest = match["name"]
-        date_text = date_text or match["when"]
+        when = when or match["when"]
     name, _, role = rest.partition(",")
-    name = name.strip()
-    return (name or None), (role.strip() or None), date_text
+    return (name.strip() or None), (role.strip() or None), when
 
 
-def _parse_header(lines: list[Line], title_hint: str | None) -> _Header:
-    header = _Header()
-    hint = _norm(title_hint) if title_hint else None
-    for i, line in enumerate(lines):
-        if line.blank:
-            continue
-        if hint and _norm(line.text) == hint:
-            header.title, header.title_index = line.text, i
-            break
-    for i, line in enumerate(lines):
-        if line.blank:
-            continue
-        text = line.text
-        byline = rules.BYLINE.match(text)
-        if byline and _words(text) <= 20:
-            name, role, date_text = _parse_byline(byline["rest"])
-            if name and _words(name) <= 6:
-                header.author = header.author or name
-                header.author_role = header.author_role or role
-                if date_text and to_iso(date_text) and header.published is None:
-                    header.published_text, header.published = date_text, to_iso(date_text)
-                header.consumed.add(i)
-                continue
-        if is_date_line(text) and _words(text) <= 10:
-            if header.published is None and to_iso(text):
-                header.published_text, header.published = _strip_date_prefix(text), to_iso(text)
-            header.consumed.add(i)
-            continue
-        if header.title_index is None and _is_title_like(text):
-            header.title, header.title_index = text, i
-            header.consumed.add(i)
-            continue
-    if header.title_index is not None:
-        header.consumed.add(header.title_index)
-    return header
+def _byline(text: str) -> tuple[str, str | None, str | None] | None:
+    """(name, role, date or time text) when ``text`` is a byline, else None."""
+    byline = rules.BYLINE.match(text)
+    if not byline or _words(text) > 20:
+        return None
+    name, role, when = _parse_byline(byline["rest"])
+    if not name or not _is_name(name) or name.split()[0].casefold() in rules.NOT_NAMES:
+        return None
+    return name, role, when
+
+
+def _read_byline(header: _Header, text: str) -> bool:
+    """Take author, role and date from a byline; False when ``text`` is not one."""
+    parsed = _byline(text)
+    if parsed is None:
+        return False
+    name, role, when = parsed
+    header.author = header.author or name
+    header.author_role = header.author_role or role
+    if when:
+        if to_iso(when):
+            header.take_date(when)
+        else:
+            header.take_time(when)
+    return True
 
 
 def _strip_date_prefix(text: str) -> str:
@@ -196,8 +216,116 @@ def _strip_date_prefix(text: str) -> str:
 
 
 def _is_title_like(text: str) -> bool:
-    return (2 <= _words(text) <= 25 and not text.endswith(".") and not _is_furniture(text)
-            and not text.islower() and not rules.END_OF_ARTICLE.match(text))
+    return (2 <= _words(text) <= 25 and not _is_furniture(text) and not text.isupper()
+            and not text.islower() and not rules.END_OF_ARTICLE.match(text)
+            and not _byline(text) and not is_date_line(text)
+            and not rules.THREAD_HEADING.match(text))
+
+
+def _is_title_case(text: str) -> bool:
+    words = [w for w in re.findall(r"[^\W\d_][\w'’]*", text) if len(w) > 3]
+    return bool(words) and sum(w[0].isupper() for w in words) / len(words) >= 0.75
+
+
+def _is_prose(text: str) -> bool:
+    if _is_furniture(text) or _byline(text) or is_date_line(text):
+        return False
+    if _is_title_case(text) and _words(text) < 20:
+        return False
+    return (_words(text) >= 8 and bool(re.search(r"[.!?…:\"”’]$", text))) or _words(text) >= 20
+
+
+def _hinted_title(lines: list[Line], stop: int, title_hint: str | None) -> int | None:
+    """Index of the line that is the title a thread heading names ("7 thoughts on “X”")."""
+    if not title_hint:
+        return None
+    hint = _norm(title_hint)
+    return next((i for i in range(stop) if lines[i].text and _norm(lines[i].text) == hint), None)
+
+
+def _find_body_start(lines: list[Line], stop: int, header: _Header,
+                     after: int = -1) -> int | None:
+    """Index of the first prose line; a standfirst followed by a byline becomes the subtitle."""
+    candidates = [i for i in range(after + 1, stop) if lines[i].text and _is_prose(lines[i].text)]
+    if not candidates:
+        return None
+    first = candidates[0]
+    later = [i for i in range(first + 1, stop) if lines[i].text][:4]
+    meta = [i for i in later if _byline(lines[i].text) or is_date_line(lines[i].text)]
+    if meta:
+        rest = [i for i in candidates if i > meta[-1]]
+        if rest:
+            header.subtitle = lines[first].text
+            header.consumed.add(first)
+            return rest[0]
+    return first
+
+
+def _read_header(lines: list[Line], body_start: int, title_hint: str | None) -> _Header:
+    """Title, byline, date and role from the lines above the body."""
+    header = _Header()
+    for i in range(body_start):
+        text = lines[i].text
+        if not text:
+            continue
+        if _read_byline(header, text):
+            header.consumed.add(i)
+            following = _next_nonblank(lines, i)
+            if (following is not None and following < body_start
+                    and _is_role_line(lines[following].text)):
+                header.author_role = header.author_role or lines[following].text
+                header.consumed.add(following)
+        elif is_date_line(text) or (find_date(text) and _is_furniture(text)):
+            header.take_date(text)
+    prefixed = next((rules.TITLE_PREFIX.match(lines[i].text) for i in range(body_start)
+                     if rules.TITLE_PREFIX.match(lines[i].text)), None)
+    hinted = _hinted_title(lines, body_start, title_hint)
+    if hinted is not None:
+        header.title, header.title_index = lines[hinted].text, hinted
+    if header.title is None and prefixed:
+        header.title = prefixed["title"].strip()
+    if header.title is None:
+        _title_above(lines, body_start, header)
+    if header.author is None:
+        header.author = _author_above_follow(lines, body_start)
+    return header
+
+
+def _is_role_line(text: str) -> bool:
+    return (_words(text) <= 10 and not _is_sentence(text) and bool(_ROLE_WORDS.search(text))
+            and not is_date_line(text))
+
+
+def _title_above(lines: list[Line], body_start: int, header: _Header) -> None:
+    """The nearest title-like line above the body, skipping bylines, dates and furniture."""
+    for i in range(body_start - 1, -1, -1):
+        text = lines[i].text
+        if not text or i in header.consumed or not _is_title_like(text):
+            continue
+        if _is_name(text) and _words(text) <= 4 and _followed_by_follow(lines, i):
+            continue  # the author's name over a "Follow" button
+        above = lines[i - 1].text if i > 0 else ""
+        if (above and _is_title_like(above) and _is_title_case(above)
+                and not _is_title_case(text)):
+            header.subtitle = header.subtitle or text
+            header.consumed.add(i)
+            i -= 1
+        header.title, header.title_index = lines[i].text, i
+        return
+
+
+def _followed_by_follow(lines: list[Line], i: int) -> bool:
+    following = _next_nonblank(lines, i)
+    return following is not None and bool(
+        re.match(r"^(?:follow|\d+\s+min(?:ute)?s?\s+read\b)", lines[following].text, re.I))
+
+
+def _author_above_follow(lines: list[Line], body_start: int) -> str | None:
+    for i in range(body_start):
+        text = lines[i].text
+        if text and _is_name(text) and _words(text) <= 4 and _followed_by_follow(lines, i):
+            return text
+    return None
 
 
 # ---------------------------------------------------------------- thread
@@ -219,18 +347,14 @@ def _start_of_comment(lines: list[Line], i: int, state: dict) -> _Draft | None:
     """A new comment's draft when ``lines[i]`` starts one, else None."""
     line = lines[i]
     text = line.text
-    if rules.COMMENT_FURNITURE.match(text) and not rules.PINGBACK.match(text):
+    if (rules.COMMENT_FURNITURE.match(text) or rules.BADGE.match(text)
+            or _is_control_line(text)) and not rules.PINGBACK.match(text):
         return None
     ping = rules.PINGBACK.match(text)
     if ping:
-        draft = _Draft(i, line.indent, kind=ping["kind"].lower())
-        rest = ping["rest"].strip()
-        author = re.split(r"\s+[»|]\s+|\s+[–—-]\s+", rest)[0].strip() if rest else None
-        draft.author = author or None
-        if rest:
-            draft.lines.append(Line(line.number, line.indent, rest))
-        draft.pingback_title = rest  # type: ignore[attr-defined]
-        return draft
+        # the displayed name of a pingback is the linking page's site and title
+        return _Draft(i, line.indent, kind=ping["kind"].lower(),
+                      author=ping["rest"].strip() or None)
     numbered = rules.NUMBERED.match(text)
     if numbered and _expected_number(state, int(numbered["number"]), line.indent):
         draft = _Draft(i, line.indent, numbered=True)
@@ -250,11 +374,12 @@ def _start_of_comment(lines: list[Line], i: int, state: dict) -> _Draft | None:
         _read_author_line(draft, text, lines, i, allow_text=False)
         return draft
     name_date = rules.NAME_AND_DATE.match(text)
-    if name_date and _is_name(name_date["author"]) and is_date_line(name_date["date"]):
-        return _Draft(i, line.indent, author=name_date["author"].strip(),
-                      date_text=name_date["date"].strip())
+    if name_date and _is_name(name_date["author"]):
+        when = re.sub(r"\s*[•·|]\s*edited$", "", name_date["date"].strip(), flags=re.I)
+        if is_date_line(when):
+            return _Draft(i, line.indent, author=name_date["author"].strip(), date_text=when)
     if _is_name(text) and _words(text) <= 5:
-        following = _next_nonblank(lines, i)
+        following = _next_nonblank(lines, i, skip=rules.BADGE)
         if following is not None and is_date_line(lines[following].text):
             draft = _Draft(i, line.indent, author=text.strip())
             draft.date_text = _strip_date_prefix(lines[following].text)
@@ -287,11 +412,19 @@ def _read_author_line(draft: _Draft, rest: str, lines: list[Line], i: int,
         draft.lines.append(Line(lines[i].number, lines[i].indent, rest))
 
 
-def _next_nonblank(lines: list[Line], i: int) -> int | None:
-    for j in range(i + 1, min(i + 4, len(lines))):
-        if not lines[j].blank:
-            return j
+def _next_nonblank(lines: list[Line], i: int, skip: re.Pattern | None = None) -> int | None:
+    """The next line with text within three lines (passing over lines ``skip`` matches)."""
+    for j in range(i + 1, min(i + 5, len(lines))):
+        if lines[j].blank or (skip is not None and skip.match(lines[j].text)):
+            continue
+        return j
     return None
+
+
+def _is_control_line(text: str) -> bool:
+    """"7 • Reply • Share ›": a line made only of buttons and counts."""
+    tokens = [t.strip() for t in re.split(r"[•·|›»]+", text) if t.strip()]
+    return len(tokens) > 1 and all(rules.COMMENT_FURNITURE.match(t) for t in tokens)
 
 
 def _parse_thread(lines: list[Line]) -> list[CommentRecord]:
@@ -364,7 +497,8 @@ def _apply_reply_markup(drafts: list[_Draft]) -> None:
 def _finish(draft: _Draft) -> CommentRecord | None:
     lines = [line for line in draft.lines
              if line.blank or not (rules.COMMENT_FURNITURE.match(line.text)
-                                   or rules.QUOTE_HEADER.match(line.text))]
+                                   or rules.QUOTE_HEADER.match(line.text)
+                                   or _is_control_line(line.text))]
     content = [i for i, line in enumerate(lines) if not line.blank]
     if draft.date_text is None and content:
         last = lines[content[-1]]
@@ -380,8 +514,8 @@ def _finish(draft: _Draft) -> CommentRecord | None:
     if draft.author is None and len(paragraphs) > 1:
         _take_signature(draft, paragraphs)
     text = _join(paragraphs)
-    if draft.kind != "comment" and getattr(draft, "pingback_title", None) and not text:
-        text = draft.pingback_title  # type: ignore[attr-defined]
+    if not text and draft.kind != "comment" and draft.author:
+        text = draft.author  # a bare pingback: its link text is all there is
     if not text:
         return None
     date_text = draft.date_text
@@ -413,58 +547,52 @@ def _take_signature(draft: _Draft, paragraphs: list[list[Line]]) -> None:
 def parse_plaintext(text: str, *, name: str = "<text>") -> DocumentRecord:
     """Parse a page saved as plain text; raise ``ExtractionError`` when it holds no article."""
     lines = _lines(text)
+    if sum(1 for line in lines if rules.FORUM_POST_NUMBER.match(line.text)) >= 2:
+        return _parse_forum(lines, name)
     heading_index, heading = _find(lines, rules.THREAD_HEADING, 0)
-    declared = None
-    title_hint = None
-    if heading:
-        count = heading["count"] or heading["count2"] or heading["count3"]
-        if count and count.replace(",", "").isdigit():
-            declared = int(count.replace(",", ""))
-        elif count and count.lower() == "no":
-            declared = 0
-        title_hint = (heading["title"] or "").strip(" “”\"'‘’:") or None
+    declared, title_hint = _heading_facts(heading)
     article_end = heading_index if heading_index is not None else len(lines)
-    end_index, end_match = _find(lines[:article_end], rules.END_OF_ARTICLE, 0)
-    body_end = end_index if end_index is not None else article_end
-    header = _parse_header(lines[:body_end], title_hint)
+    header = _Header()
+    hinted = _hinted_title(lines, article_end, title_hint)
+    body_start = _find_body_start(lines, article_end, header,
+                                  after=hinted if hinted is not None else -1)
+    if body_start is None:
+        raise ExtractionError("no article text found (no paragraph of running text)")
+    subtitle = header.subtitle
+    header = _read_header(lines, body_start, title_hint)
+    header.subtitle = subtitle or header.subtitle
     if header.title is None:
-        raise ExtractionError("no title found (expected a short heading line before the text)")
-    body_lines = [
-        line for i, line in enumerate(lines[:body_end])
-        if i > header.title_index and i not in header.consumed
-    ]
-    body_lines = _drop_furniture_runs(body_lines)
-    paragraphs = _paragraphs(body_lines)
-    subtitle = None
-    if paragraphs and len(paragraphs) > 1 and _bylines_between(lines, header, paragraphs[0]):
-        subtitle = _join([paragraphs.pop(0)])
-    body = _join(paragraphs)
-    extra: dict = {}
-    if subtitle:
-        extra["subtitle"] = subtitle
-    author = header.author
-    if end_match is not None and end_match.groupdict().get("about_name"):
-        about = end_match["about_name"]
-        author = author or re.sub(r",.*$", "", about).strip()
-    bio = _author_box(lines, end_index, article_end, end_match)
-    if bio:
-        if author is None and bio[0]:
-            author = bio[0]
-        if bio[1]:
-            extra["author_bio"] = bio[1]
+        raise ExtractionError("no title found (expected a short heading line above the text)")
+    end_index, end_match = _find(lines, rules.END_OF_ARTICLE, body_start, stop=article_end)
+    body_end = end_index if end_index is not None else article_end
+    body_lines = []
+    for line in lines[body_start:body_end]:
+        if line.text and _words(line.text) <= 12 and _read_byline(header, line.text):
+            continue  # "Posted by NAME at 10:42 AM" under a Blogger post
+        if line.text and line.text == header.subtitle:
+            continue
+        body_lines.append(line)
+    body = _join(_paragraphs(_drop_furniture_runs(body_lines)))
     if not body:
-        raise ExtractionError(f"no article text found after the title {header.title!r}")
+        raise ExtractionError(f"no article text found under the title {header.title!r}")
+    extra: dict = {}
+    if header.subtitle:
+        extra["subtitle"] = header.subtitle
+    author = header.author
+    box = _author_box(lines, end_index, article_end, end_match)
+    if box is not None:
+        author = author or box[0]
+        if box[1]:
+            extra["author_bio"] = box[1]
     comments: list[CommentRecord] = []
     if heading_index is not None:
         thread_end, _ = _find(lines, rules.END_OF_THREAD, heading_index + 1)
-        thread = lines[heading_index + 1: thread_end if thread_end is not None else len(lines)]
-        comments = _parse_thread(thread)
+        comments = _parse_thread(lines[heading_index + 1: thread_end])
         if declared is not None and declared != len(comments):
             extra["warnings"] = [
-                f"the page announces {declared} comments but {len(comments)} were found"
-            ]
-            log.warning("%s: the page announces %d comments, %d found",
-                        name, declared, len(comments))
+                f"the page announces {declared} comments but {len(comments)} were found"]
+            log.info("%s: the page announces %d comments, %d found",
+                     name, declared, len(comments))
     return DocumentRecord(
         title=header.title, body=body, author=author, author_role=header.author_role,
         published=header.published, published_text=header.published_text,
@@ -472,36 +600,97 @@ def parse_plaintext(text: str, *, name: str = "<text>") -> DocumentRecord:
     )
 
 
-def _bylines_between(lines: list[Line], header: _Header, paragraph: list[Line]) -> bool:
-    """True when a byline/date line sits after ``paragraph`` (a standfirst under the title)."""
-    last = paragraph[-1].number
-    return any(i > last for i in header.consumed if i != header.title_index)
+def _heading_facts(heading: re.Match | None) -> tuple[int | None, str | None]:
+    """(announced comment count, title named in the heading) of a thread heading."""
+    if heading is None:
+        return None, None
+    count = heading["count"] or heading["count2"] or heading["count3"]
+    declared = None
+    if count and count.replace(",", "").isdigit():
+        declared = int(count.replace(",", ""))
+    elif count and count.lower() == "no":
+        declared = 0
+    title = (heading["title"] or "").strip(" “”\"'‘’:") or None
+    return declared, title
 
 
 def _author_box(lines: list[Line], start: int | None, stop: int,
                 match: re.Match | None) -> tuple[str | None, str | None] | None:
-    """(name, bio) from an "About the author" / "About NAME" box."""
-    if start is None or match is None or not lines[start].text.lower().startswith("about"):
+    """(name, bio) from an "About the author", "About NAME" or "Written by NAME" box."""
+    if start is None or match is None:
         return None
+    named = match.groupdict().get("about_name") or match.groupdict().get("written_name")
+    if not named and not lines[start].text.lower().startswith("about"):
+        return None
+    name = re.sub(r",.*$", "", named).strip() if named else None
     paragraphs = _paragraphs(_drop_furniture_runs(lines[start + 1: stop]))
-    name = None
-    if not match.groupdict().get("about_name") and paragraphs and _is_name(
-            paragraphs[0][0].text):
+    if name is None and paragraphs and _is_name(paragraphs[0][0].text):
         name = paragraphs[0][0].text
         rest = paragraphs[0][1:]
         paragraphs = ([rest] if rest else []) + paragraphs[1:]
-    bio_paragraphs = []
-    for p in paragraphs:
-        if rules.END_OF_ARTICLE.match(p[0].text):
+    bio = []
+    for paragraph in paragraphs:
+        if rules.END_OF_ARTICLE.match(paragraph[0].text) or _is_furniture(paragraph[0].text):
             break
-        bio_paragraphs.append(p)
-    return name, _join(bio_paragraphs) or None
+        bio.append(paragraph)
+    return name, _join(bio) or None
 
 
-def _find(lines: list[Line], pattern: re.Pattern, start: int) -> tuple[int | None, re.Match | None]:
-    for i in range(start, len(lines)):
+def _find(lines: list[Line], pattern: re.Pattern, start: int,
+          stop: int | None = None) -> tuple[int | None, re.Match | None]:
+    for i in range(start, len(lines) if stop is None else stop):
         if lines[i].text and _words(lines[i].text) <= 25:
             match = pattern.match(lines[i].text)
             if match:
                 return i, match
     return None, None
+
+
+# ---------------------------------------------------------------- forums
+
+def _parse_forum(lines: list[Line], name: str) -> DocumentRecord:
+    """A flat forum thread ("#1", "#2" … posts): the first post is the document."""
+    header = _Header()
+    starts = [i for i, line in enumerate(lines) if rules.FORUM_POST_NUMBER.match(line.text)]
+    for i in range(starts[0]):
+        match = rules.TITLE_PREFIX.match(lines[i].text)
+        if match and header.title is None:
+            header.title = match["title"].strip()
+    end, _ = _find(lines, rules.END_OF_THREAD, starts[-1])
+    posts = []
+    for n, start in enumerate(starts):
+        stop = starts[n + 1] if n + 1 < len(starts) else (end if end is not None else len(lines))
+        posts.append(_forum_post(lines[start + 1: stop]))
+    first = posts[0]
+    if first is None:
+        raise ExtractionError("the first forum post holds no text")
+    body = first.text
+    paragraphs = body.split("\n", 1)
+    if header.title is None:
+        header.title = paragraphs[0]
+    if _norm(paragraphs[0]) == _norm(header.title) and len(paragraphs) > 1:
+        body = paragraphs[1].strip()
+    comments = [post for post in posts[1:] if post is not None]
+    return DocumentRecord(
+        title=header.title, body=body, author=first.author, published=first.posted_at,
+        published_text=first.posted_at_text, comments=comments,
+    )
+
+
+def _forum_post(lines: list[Line]) -> CommentRecord | None:
+    content = [i for i, line in enumerate(lines) if line.text]
+    if not content:
+        return None
+    author = lines[content[0]].text
+    draft = _Draft(0, 0, author=author)
+    for line in lines[content[0] + 1:]:
+        if draft.date_text is None and not [x for x in draft.lines if x.text] and (
+                is_date_line(line.text) or _is_relative_clock(line.text)):
+            draft.date_text = line.text
+            continue
+        draft.lines.append(line)
+    return _finish(draft)
+
+
+def _is_relative_clock(text: str) -> bool:
+    return bool(re.match(r"^(?:yesterday|today)\b", text, re.IGNORECASE))

@@ -35,8 +35,12 @@ END_OF_ARTICLE = _compile(
     r"^(?:leave|post|add|write)\s+a\s+(?:reply|comment|response)\b.*$",
     r"^share\s+this(?:\s+(?:article|post|story|page))?\s*:?$",
     r"^(?:tags|labels|filed under|posted in|categories|topics)\s*:.*$",
+    r"^(?:posted in|filed under|tagged|tagged with)\s+\S.*$",
     r"^(?:newer|older)\s+posts?\b.*$",
     r"^sign up for (?:our|the)\b.*newsletter.*$",
+    r"^share\s*:.*$",
+    r"^written\s+by\s+(?P<written_name>[A-ZÀ-Þ][\w'’.\-]+(?:\s+[A-ZÀ-Þ][\w'’.\-]+){0,3})\s*$",
+    r"^(?:comments are closed|comments are disabled)\b.*$",
 )
 
 # Lines that end a comment thread (what follows is forms and footers).
@@ -52,12 +56,24 @@ END_OF_THREAD = _compile(
     r"^(?:related|recommended|popular|recent|more)\s+(?:articles?|posts?|stories|reading)\s*:?$",
     r"^%d bloggers like this.*$",
     r"^post navigation$",
+    r"^(?:see all|view all|show all)\s+(?:responses|comments|replies)\b.*$",
+    r"^more from\s+.+$",
+    r"^«?\s*previous thread\b.*$",
+    r"^posting permissions$",
+    r"^also on\s+.+$",
 )
 
 # Bylines: "By Jane Roe, Senior Analyst", "Posted by Ray at 10:42 AM", "Written by …"
 BYLINE = re.compile(
-    r"^(?:[•·*\-–—|]\s*)?(?:posted\s+by|written\s+by|words\s+by|by|author\s*:|von|par)\s+"
-    r"(?P<rest>[A-Z@].*)$",
+    r"^(?:[•·*\-–—|]\s*)?(?i:posted\s+by|written\s+by|words\s+by|by|author\s*:|von|par"
+    r"|started\s+by)\s+(?P<rest>[A-ZÀ-Þ@\w].*)$"
+)
+# "Thread: Title", "Topic: Title", "Subject: Title" on forums
+TITLE_PREFIX = re.compile(r"^(?:thread|topic|subject)\s*:\s*(?P<title>.+)$", re.IGNORECASE)
+# badges between a commenter's name and the date: "Post author", "Author", "Moderator"
+BADGE = re.compile(
+    r"^(?:post author|author|op|original poster|moderator|admin|administrator|staff|verified"
+    r"|top commenter|top fan|editor)$",
     re.IGNORECASE,
 )
 
@@ -79,6 +95,14 @@ FURNITURE = _compile(
     r"^[\w&']+(?:\s*(?:[|·•/]|\s{2,})\s*[\w&']+){3,}$",  # nav bars: "Home | News | Opinion | Events"
     r"^(?:powered by|proudly powered by|theme:?)\b.*$",
     r"^(?:covers?|crm covers|magazine covers?)$|^\S+\s+covers$",
+    r"^related\s*:.*$",
+    r"^-{2,}$|^\d[\d.,]*[km]?$",
+    r".*\b(?:photo|image|illustration|picture)(?:\s+credit)?\s*:\s*[\w .&/-]{2,60}$",
+    r"^(?:open in app|write|listen|follow|following|sign up|sign in|get started)$",
+    r".*\bcookies?\b.*\b(?:accept|consent|policy|settings|use|learn more)\b.*",
+    r".*\b(?:uses?|accept)\b.*\bcookies\b.*",
+    r"^(?:got it!?|i agree|agree|dismiss)$",
+    r"^skip to (?:main )?content$",
 )
 
 # Lines inside a comment that are controls, not what the person wrote.
@@ -92,6 +116,8 @@ COMMENT_FURNITURE = _compile(
     r"^(?:member|junior member|senior member|new member|moderator|administrator|admin"
     r"|registered user|guest|banned|veteran|regular)$",
     r"^(?:sort by|sorted by)\b.*$",
+    r"^reply with quote$|^quick reply$|^multi-quote this message$",
+    r"^what are your thoughts\??$|^join the discussion.*$",
     r"^(?:\d+\s+)?(?:people|person)\s+liked\s+this\.?$",
 )
 
