@@ -317,7 +317,7 @@ def _title_above(lines: list[Line], body_start: int, header: _Header) -> None:
 def _followed_by_follow(lines: list[Line], i: int) -> bool:
     following = _next_nonblank(lines, i)
     return following is not None and bool(
-        re.match(r"^(?:follow|\d+\s+min(?:ute)?s?\s+read\b)", lines[following].text, re.I))
+        re.match(r"^(?:follow|\d+\s+min(?:ute)?s?\s+read\b)", lines[following].text, re.IGNORECASE))
 
 
 def _author_above_follow(lines: list[Line], body_start: int) -> str | None:
@@ -340,7 +340,9 @@ class _Draft:
     parent: int | None = None
     kind: str = "comment"
     lines: list[Line] = field(default_factory=list)
-    numbered: bool = False
+    numbered: bool = False  # a numbered top-level item ("3. Eric says:")
+    reply: bool = False  # introduced by a bullet: replies to the comment above it
+    skip_to: int | None = None  # the start spans lines up to this index (name, badge, date)
 
 
 def _start_of_comment(lines: list[Line], i: int, state: dict) -> _Draft | None:
@@ -366,7 +368,7 @@ def _start_of_comment(lines: list[Line], i: int, state: dict) -> _Draft | None:
         if says and _is_name(says["author"].strip()):
             draft = _Draft(i, line.indent + 1)
             _read_author_line(draft, bullet["rest"], lines, i, allow_text=False)
-            draft.reply = True  # type: ignore[attr-defined]
+            draft.reply = True
             return draft
     says = rules.SAYS.match(text)
     if says and _is_name(says["author"].strip()):
@@ -375,7 +377,7 @@ def _start_of_comment(lines: list[Line], i: int, state: dict) -> _Draft | None:
         return draft
     name_date = rules.NAME_AND_DATE.match(text)
     if name_date and _is_name(name_date["author"]):
-        when = re.sub(r"\s*[•·|]\s*edited$", "", name_date["date"].strip(), flags=re.I)
+        when = re.sub(r"\s*[•·|]\s*edited$", "", name_date["date"].strip(), flags=re.IGNORECASE)
         if is_date_line(when):
             return _Draft(i, line.indent, author=name_date["author"].strip(), date_text=when)
     if _is_name(text) and _words(text) <= 5:
@@ -383,7 +385,7 @@ def _start_of_comment(lines: list[Line], i: int, state: dict) -> _Draft | None:
         if following is not None and is_date_line(lines[following].text):
             draft = _Draft(i, line.indent, author=text.strip())
             draft.date_text = _strip_date_prefix(lines[following].text)
-            draft.skip_to = following  # type: ignore[attr-defined]
+            draft.skip_to = following
             return draft
     return None
 
@@ -446,7 +448,7 @@ def _parse_thread(lines: list[Line]) -> list[CommentRecord]:
             else:
                 log.debug("text before the first comment ignored: %r", line.text)
             continue
-        skip_until = getattr(draft, "skip_to", i)
+        skip_until = draft.skip_to if draft.skip_to is not None else i
         index = len(drafts)
         if draft.numbered:
             state["last_number"] = state.get("last_number", 0) + 1
@@ -455,7 +457,7 @@ def _parse_thread(lines: list[Line]) -> list[CommentRecord]:
         else:
             while stack and stack[-1][0] >= draft.indent:
                 stack.pop()
-            if getattr(draft, "reply", False) and not stack and drafts:
+            if draft.reply and not stack and drafts:
                 stack = [(draft.indent - 1, index - 1)]
             draft.parent = stack[-1][1] if stack else None
             stack.append((draft.indent, index))

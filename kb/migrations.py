@@ -8,7 +8,7 @@ when the database already holds data).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -188,7 +188,7 @@ def apply(db: Database) -> list[str]:
             migration(db)
             db.execute(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                [migration.__name__, datetime.now(timezone.utc).isoformat(timespec="seconds")],
+                [migration.__name__, datetime.now(UTC).isoformat(timespec="seconds")],
             )
         applied.append(migration.__name__)
     return applied

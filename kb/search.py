@@ -109,7 +109,7 @@ def search(
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
     """Split a snippet into (text, is_match) pieces for a front end to render safely."""
     parts: list[tuple[str, bool]] = []
-    for piece in re.split(f"({HIT_START}.*?{HIT_END})", snippet, flags=re.S):
+    for piece in re.split(f"({HIT_START}.*?{HIT_END})", snippet, flags=re.DOTALL):
         if not piece:
             continue
         if piece.startswith(HIT_START):

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 from sqlite_utils import Database
 
@@ -37,7 +37,7 @@ class StoreCounts:
     comments_removed: int = 0
     labels_archived: int = 0
 
-    def __iadd__(self, other: StoreCounts) -> StoreCounts:
+    def __iadd__(self, other: StoreCounts) -> Self:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         return self

@@ -44,7 +44,7 @@ def search_page():
 
 @bp.get("/search.json")
 def search_json():
-    query, kinds, page, results, error, fallback = _run()
+    query, _kinds, page, results, error, _fallback = _run()
     if error:
         return jsonify({"error": error, "query": query}), 400
     hits = [] if results is None else [
