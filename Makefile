@@ -29,7 +29,7 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest -m "not slow"
 
-## Slow suites (wheel build into a fresh venv, ...)
+## Suites marked slow (none yet; later load and crash suites go here)
 test-slow: install-dev
 	$(BIN)/python -m pytest -m slow
 
