@@ -33,7 +33,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return _clean(data.decode(encoding)), encoding
+                return _nonblank(_clean(data.decode(encoding))), encoding
             except UnicodeDecodeError as error:
                 raise DecodeError(f"starts with a {encoding} byte-order mark but is not "
                                   f"valid {encoding}: {error.reason} at byte {error.start}")
@@ -43,7 +43,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if b"\x00" in data[:8192]:
         raise DecodeError("binary file (contains NUL bytes), not text")
     try:
-        return _clean(data.decode("utf-8")), "utf-8"
+        return _nonblank(_clean(data.decode("utf-8"))), "utf-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -65,7 +65,13 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if _control_ratio(text) > 0.01:
         raise DecodeError(f"binary file (decodes as {best.encoding} only with control "
                           "characters), not text")
-    return _clean(text), best.encoding
+    return _nonblank(_clean(text)), best.encoding
+
+
+def _nonblank(text: str) -> str:
+    if not text.strip():
+        raise DecodeError("the file holds only whitespace")
+    return text
 
 
 def _control_ratio(text: str) -> float:

@@ -235,6 +235,12 @@ def _is_prose(text: str) -> bool:
     return (_words(text) >= 8 and bool(re.search(r"[.!?…:\"”’]$", text))) or _words(text) >= 20
 
 
+def _next_to_furniture(lines: list[Line], i: int) -> bool:
+    """True when a line directly above or below ``lines[i]`` is furniture (a blurb in a box)."""
+    return any(0 <= j < len(lines) and lines[j].text and _is_furniture(lines[j].text)
+               for j in (i - 1, i + 1))
+
+
 def _hinted_title(lines: list[Line], stop: int, title_hint: str | None) -> int | None:
     """Index of the line that is the title a thread heading names ("7 thoughts on “X”")."""
     if not title_hint:
@@ -246,7 +252,8 @@ def _hinted_title(lines: list[Line], stop: int, title_hint: str | None) -> int |
 def _find_body_start(lines: list[Line], stop: int, header: _Header,
                      after: int = -1) -> int | None:
     """Index of the first prose line; a standfirst followed by a byline becomes the subtitle."""
-    candidates = [i for i in range(after + 1, stop) if lines[i].text and _is_prose(lines[i].text)]
+    candidates = [i for i in range(after + 1, stop) if lines[i].text and _is_prose(lines[i].text)
+                  and not (_words(lines[i].text) < 12 and _next_to_furniture(lines, i))]
     if not candidates:
         return None
     first = candidates[0]
