@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from kb.errors import CxkbError
 from kb.settings import get_setting
 
 
@@ -22,16 +23,20 @@ def _open(ctx: click.Context):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
               help="Knowledge base file [env CXKB_DB; default ./cxkb.db].")
+@click.option("--debates-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of your own debate files [env CXKB_DEBATES].")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(package_name="cxkb")
 @click.pass_context
-def cli(ctx: click.Context, db_path: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, db_path: str | None, debates_dir: str | None,
+        verbose: int) -> None:
     """cxkb: a knowledge base for debates in articles and comment threads."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     ctx.ensure_object(dict)
     ctx.obj["db_path"] = db_path or get_setting("db")
+    ctx.obj["debates_dir"] = debates_dir
 
 
 @cli.command()
@@ -53,7 +58,8 @@ def ingest(ctx: click.Context, sources: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("table", type=click.Choice(["documents", "comments", "statements", "people",
-                                            "labels", "sources", "label_archive"]))
+                                            "labels", "sources", "label_archive",
+                                            "relations", "person_positions"]))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -146,7 +152,7 @@ def _serve(db_path: str, host: str, port: int) -> None:
 @click.option("--no-serve", is_flag=True, help="Build the demo knowledge base and stop.")
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None, no_serve: bool) -> None:
-    """Build the knowledge base from the bundled demo corpus, then serve it."""
+    """Build the knowledge base from the bundled demo corpus, analyse it, then serve it."""
     from ingest.demo_corpus import demo_paths
     from ingest.pipeline import ingest as run_ingest
 
@@ -155,6 +161,13 @@ def demo(ctx: click.Context, host: str | None, port: int | None, no_serve: bool)
     click.echo("demo corpus: " + report.summary(), err=True)
     if report.failures:
         raise click.ClickException("the demo corpus did not ingest cleanly")
+    from nlp.analyze import analyze as run_analyze
+
+    result = run_analyze(db, debates_dir=ctx.obj["debates_dir"], progress=_progress)
+    for name, counts in result["debates"].items():
+        click.echo(f"demo analysis: {name}: {counts['statements_labelled']} statement(s) "
+                   f"labelled, {counts['comments']} comment(s), {counts['people']} "
+                   f"people placed ({counts['model']})", err=True)
     db.close()
     if not no_serve:
         _serve(ctx.obj["db_path"], host or get_setting("host"), port or int(get_setting("port")))
@@ -191,6 +204,210 @@ def backup(ctx: click.Context, path: str) -> None:
     db = _open(ctx)
     written = run_backup(db, path)
     click.echo(f"backed up {ctx.obj['db_path']} to {written}", err=True)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _debate(ctx: click.Context, name: str):
+    from nlp.debate import load_debate
+
+    try:
+        return load_debate(name, ctx.obj["debates_dir"])
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+
+
+MODEL_OPTION = click.option("--model", "tier", type=click.Choice(["fast", "accurate"]),
+                            default="accurate", show_default=True,
+                            help="fast: TF-IDF + cues; accurate: adds MiniLM embeddings.")
+
+
+@cli.command()
+@click.pass_context
+def debates(ctx: click.Context) -> None:
+    """List the debates, their labels and annotated examples."""
+    from nlp.debate import list_debates
+
+    try:
+        found = list_debates(ctx.obj["debates_dir"])
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    for d in found:
+        train, test = len(d.examples("train")), len(d.examples("test"))
+        click.echo(f"{d.name}: {d.question}")
+        click.echo(f"    labels: {', '.join(d.label_names)}   examples: {train} train, "
+                   f"{test} test   file: {d.path}")
+
+
+@cli.command()
+@click.option("--debate", "debate_names", multiple=True,
+              help="Only this debate (repeatable; default: every debate).")
+@MODEL_OPTION
+@click.pass_context
+def analyze(ctx: click.Context, debate_names: tuple[str, ...], tier: str) -> None:
+    """Run every analysis on what is new: statements, replies and agreement, stance
+    labels, and the positions of comments, documents and people."""
+    import json
+
+    from nlp.analyze import analyze as run_analyze
+
+    db = _open(ctx)
+    try:
+        report = run_analyze(db, debates=debate_names, tier=tier,
+                             debates_dir=ctx.obj["debates_dir"], progress=_progress)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report, indent=2))
+
+
+@cli.command()
+@click.option("--debate", "debate_name", default=None,
+              help="Debate to label (default: every debate; required with --input).")
+@MODEL_OPTION
+@click.option("--input", "input_path", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="JSONL or CSV file (optionally .gz) to label.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False), default=None,
+              help="Where labelled rows go (.jsonl or .csv); required with --input.")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--id-field", default=None, help="Field that identifies a row (checked).")
+@click.option("--evidence", type=click.Choice(["none", "cues", "full"]), default="cues",
+              show_default=True, help="How much justification each row carries.")
+@click.pass_context
+def classify(ctx: click.Context, debate_name: str | None, tier: str, input_path: str | None,
+             output_path: str | None, text_field: str, id_field: str | None,
+             evidence: str) -> None:
+    """Label stances: everything in the knowledge base not yet labelled by the current
+    model, or every row of a file with --input and --output."""
+    if input_path is None:
+        ctx.invoke(analyze, debate_names=(debate_name,) if debate_name else (), tier=tier)
+        return
+    if not debate_name or not output_path:
+        raise click.UsageError("--input needs --debate and --output")
+    from nlp.batch import classify_file
+    from nlp.model_store import get_model
+
+    try:
+        model = get_model(_debate(ctx, debate_name), tier)
+        summary = classify_file(model, input_path, output_path, text_field=text_field,
+                                id_field=id_field, evidence=evidence)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(summary.line(), err=True)
+
+
+@cli.command()
+@click.option("--debate", "debate_name", required=True)
+@click.option("--gold", type=click.Path(dir_okay=False, exists=True), required=True,
+              help="JSONL with text and label fields (context optional).")
+@MODEL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.pass_context
+def evaluate(ctx: click.Context, debate_name: str, gold: str, tier: str,
+             as_json: bool) -> None:
+    """Accuracy, macro-F1, per-label scores and confusion matrix on a gold file."""
+    import json
+
+    from nlp.evaluate import evaluate_file
+    from nlp.model_store import get_model
+
+    try:
+        result = evaluate_file(get_model(_debate(ctx, debate_name), tier), gold)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(result.summary(), indent=2) if as_json else result.format())
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("label")
+@click.option("--debate", "debate_name", required=True)
+@click.option("--note", default=None, help="Why (kept with the label).")
+@click.option("--annotator", default=None, help="Who [env CXKB_ANNOTATOR; login name].")
+@click.pass_context
+def label(ctx: click.Context, target: str, label: str, debate_name: str, note: str | None,
+          annotator: str | None) -> None:
+    """Record a human label on TARGET (statement:ID, comment:ID, document:ID, person:ID).
+
+    Model runs never overwrite it; `cxkb unlabel` undoes it.
+    """
+    from nlp.positions import aggregate_positions
+    from nlp.review import label_target
+
+    db = _open(ctx)
+    debate = _debate(ctx, debate_name)
+    try:
+        result = label_target(db, debate, target, label, annotator=annotator, note=note)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    aggregate_positions(db, debate)
+    was = f" (was {result['replaced']})" if result["replaced"] else ""
+    click.echo(f"{result['target']}: {label} in {debate.name}{was}", err=True)
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--debate", "debate_name", required=True)
+@click.pass_context
+def unlabel(ctx: click.Context, target: str, debate_name: str) -> None:
+    """Undo the latest human label on TARGET; the one it replaced comes back."""
+    from nlp.positions import aggregate_positions
+    from nlp.review import undo_label
+
+    db = _open(ctx)
+    debate = _debate(ctx, debate_name)
+    try:
+        result = undo_label(db, debate, target)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    aggregate_positions(db, debate)
+    back = result["restored"] or "the model's label"
+    click.echo(f"{result['target']}: undid {result['undone']}; now {back}", err=True)
+
+
+@cli.command()
+@click.option("--debate", "debate_name", required=True)
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def queue(ctx: click.Context, debate_name: str, limit: int, as_json: bool) -> None:
+    """Statements the model is least sure about, first: the ones worth correcting."""
+    import json
+
+    from nlp.review import review_queue
+
+    db = _open(ctx)
+    for item in review_queue(db, _debate(ctx, debate_name), limit):
+        if as_json:
+            click.echo(json.dumps(item.__dict__, ensure_ascii=False))
+        else:
+            who = f" — {item.speaker}" if item.speaker else ""
+            click.echo(f"{item.target}  {item.label} {item.confidence:.2f} "
+                       f"(margin {item.margin:.2f}){who}\n    {item.text}")
+
+
+@cli.command()
+@click.option("--debate", "debate_name", required=True)
+@MODEL_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def train(ctx: click.Context, debate_name: str, tier: str, as_json: bool) -> None:
+    """Retrain on the annotated corpus plus human labels; report held-out scores before
+    and after."""
+    import json
+
+    from nlp.review import retrain
+
+    db = _open(ctx)
+    result = retrain(db, _debate(ctx, debate_name), tier)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    before = (result["before"] or {}).get("macro_f1")
+    after = (result["after"] or {}).get("macro_f1")
+    click.echo(f"trained {result['version']} with {result['human_examples']} human label(s); "
+               f"held-out macro-F1 {before} -> {after}")
 
 
 def main() -> None:

@@ -39,20 +39,34 @@ _QUERIES = {
         FROM people p ORDER BY p.name, p.id""",
     "labels": """
         SELECT id, target_type, target_id, debate, label, confidence, method, model_version,
-               evidence, note, created_at, updated_at
+               evidence, note, annotator, created_at, updated_at
         FROM labels ORDER BY debate, target_type, target_id, method""",
+    "relations": """
+        SELECT r.id, r.kind, r.document_id, r.source_comment_id, r.target_comment_id,
+               r.source_name AS source, r.target_name AS target, r.source_person_id,
+               r.target_person_id, r.statement_id, r.evidence, r.method
+        FROM relations r ORDER BY r.document_id, r.id""",
+    "person_positions": """
+        SELECT pp.person_id, p.name AS person, pp.document_id, d.title AS document,
+               pp.debate, pp.label, pp.confidence, pp.method, pp.model_version
+        FROM person_positions pp JOIN people p ON p.id = pp.person_id
+        JOIN documents d ON d.id = pp.document_id
+        ORDER BY pp.debate, p.name, d.title""",
     "label_archive": "SELECT * FROM label_archive ORDER BY archived_at, id",
 }
 TABLES = tuple(_QUERIES)
 _JSON_COLUMNS = {"extra", "aliases", "evidence", "target_snapshot"}
+# tables whose evidence is the words themselves, not JSON
+_PLAIN_EVIDENCE = {"relations"}
 
 
 def export_rows(db: Database, table: str) -> Iterator[dict[str, Any]]:
     """Rows of one exportable table, JSON columns decoded, in a stable order."""
     if table not in _QUERIES:
         raise ValueError(f"cannot export {table!r}; choose from {', '.join(TABLES)}")
+    json_columns = _JSON_COLUMNS - {"evidence"} if table in _PLAIN_EVIDENCE else _JSON_COLUMNS
     for row in db.query(_QUERIES[table]):
-        for column in _JSON_COLUMNS & row.keys():
+        for column in json_columns & row.keys():
             if row[column] is not None:
                 row[column] = json.loads(row[column])
         yield row

@@ -20,7 +20,9 @@ from kb.errors import HumanLabelProtected
 METHODS = ("rule", "model", "human")
 TARGET_TYPES = ("statement", "comment", "document", "person")
 # higher wins when a target has labels from several methods
-METHOD_PRECEDENCE = {"rule": 0, "model": 1, "human": 2}
+# (a rule label is written only where it knows better than the model: an agreement
+# inheriting the position of the person agreed with)
+METHOD_PRECEDENCE = {"model": 0, "rule": 1, "human": 2}
 
 
 def set_label(
@@ -35,6 +37,7 @@ def set_label(
     model_version: str | None = None,
     evidence: Any = None,
     note: str | None = None,
+    annotator: str | None = None,
 ) -> None:
     """Record ``label`` for a target in a debate under ``method`` (insert or update)."""
     if method not in METHODS:
@@ -45,15 +48,16 @@ def set_label(
     db.execute(
         """
         INSERT INTO labels (target_type, target_id, debate, label, confidence, method,
-                            model_version, evidence, note, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            model_version, evidence, note, annotator, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (target_type, target_id, debate, method) DO UPDATE SET
             label = excluded.label, confidence = excluded.confidence,
             model_version = excluded.model_version, evidence = excluded.evidence,
-            note = excluded.note, updated_at = excluded.updated_at
+            note = excluded.note, annotator = excluded.annotator,
+            updated_at = excluded.updated_at
         """,
         [target_type, target_id, debate, label, confidence, method, model_version,
-         json.dumps(evidence) if evidence is not None else None, note, now, now],
+         json.dumps(evidence) if evidence is not None else None, note, annotator, now, now],
     )
 
 
@@ -75,22 +79,87 @@ def archive_labels(
     copied too, so a restore can show what the model had said.
     """
     ids = list(target_ids)
-    now = utc_now()
     rows = list(db.query(
         "SELECT * FROM labels WHERE target_type = ?"
         " AND target_id IN (SELECT value FROM json_each(?)) ORDER BY id",
         [target_type, json.dumps(ids)],
     ))
     for row in rows:
-        snapshot = (snapshots or {}).get(row["target_id"])
-        db["label_archive"].insert({
-            "label_id": row["id"], "target_type": row["target_type"],
-            "target_id": row["target_id"], "debate": row["debate"], "label": row["label"],
-            "confidence": row["confidence"], "method": row["method"],
-            "model_version": row["model_version"], "evidence": row["evidence"],
-            "note": row["note"], "created_at": row["created_at"], "archived_at": now,
-            "reason": reason,
-            "target_snapshot": json.dumps(snapshot) if snapshot is not None else None,
-        })
+        _archive_row(db, row, reason, (snapshots or {}).get(row["target_id"]))
         db.execute("DELETE FROM labels WHERE id = ?", [row["id"]])
     return len(rows)
+
+
+def _archive_row(db: Database, row: dict, reason: str, snapshot: dict | None = None) -> None:
+    db["label_archive"].insert({
+        "label_id": row["id"], "target_type": row["target_type"],
+        "target_id": row["target_id"], "debate": row["debate"], "label": row["label"],
+        "confidence": row["confidence"], "method": row["method"],
+        "model_version": row["model_version"], "evidence": row["evidence"],
+        "note": row["note"], "annotator": row.get("annotator"),
+        "created_at": row["created_at"], "archived_at": utc_now(), "reason": reason,
+        "target_snapshot": json.dumps(snapshot) if snapshot is not None else None,
+    })
+
+
+def human_label(db: Database, target_type: str, target_id: str, debate: str) -> dict | None:
+    rows = list(db.query(
+        "SELECT * FROM labels WHERE target_type = ? AND target_id = ? AND debate = ?"
+        " AND method = 'human'", [target_type, target_id, debate]))
+    return rows[0] if rows else None
+
+
+def record_human_label(
+    db: Database, target_type: str, target_id: str, debate: str, label: str, *,
+    annotator: str, note: str | None = None,
+) -> dict | None:
+    """Record a person's label; a previous human label goes to the history first.
+
+    Returns the label it replaced, if any. Model runs never touch this row.
+    """
+    with db.conn:
+        previous = human_label(db, target_type, target_id, debate)
+        if previous is not None:
+            _archive_row(db, previous, "replaced")
+            db.execute("DELETE FROM labels WHERE id = ?", [previous["id"]])
+        set_label(db, target_type, target_id, debate, label, method="human", confidence=1.0,
+                  note=note, annotator=annotator)
+    return previous
+
+
+def undo_human_label(db: Database, target_type: str, target_id: str,
+                     debate: str) -> tuple[dict | None, dict | None]:
+    """Undo the latest human label of a target: it goes to the history (``undone``) and the
+    label it had replaced, if any, comes back. Returns (undone, restored)."""
+    with db.conn:
+        current = human_label(db, target_type, target_id, debate)
+        if current is None:
+            return None, None
+        _archive_row(db, current, "undone")
+        db.execute("DELETE FROM labels WHERE id = ?", [current["id"]])
+        earlier = list(db.query(
+            "SELECT * FROM label_archive WHERE target_type = ? AND target_id = ?"
+            " AND debate = ? AND method = 'human' AND reason = 'replaced'"
+            " AND restored_at IS NULL ORDER BY id DESC LIMIT 1",
+            [target_type, target_id, debate]))
+        restored = earlier[0] if earlier else None
+        if restored is not None:
+            set_label(db, target_type, target_id, debate, restored["label"], method="human",
+                      confidence=1.0, note=restored["note"], annotator=restored["annotator"])
+            db.execute("UPDATE label_archive SET restored_at = ? WHERE id = ?",
+                       [utc_now(), restored["id"]])
+    return current, restored
+
+
+def label_history(db: Database, target_type: str, target_id: str,
+                  debate: str | None = None) -> list[dict]:
+    """Every human label a target has had, oldest first (current ones last)."""
+    archived = list(db.query(
+        "SELECT label, annotator, note, created_at, archived_at, reason, debate"
+        " FROM label_archive WHERE target_type = ? AND target_id = ? AND method = 'human'"
+        " AND (? IS NULL OR debate = ?) ORDER BY id", [target_type, target_id, debate, debate]))
+    current = list(db.query(
+        "SELECT label, annotator, note, created_at, NULL AS archived_at, 'current' AS reason,"
+        " debate FROM labels WHERE target_type = ? AND target_id = ? AND method = 'human'"
+        " AND (? IS NULL OR debate = ?)", [target_type, target_id, debate, debate]))
+    return archived + current

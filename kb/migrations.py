@@ -159,7 +159,76 @@ def m002_full_text_search(db: Database) -> None:
                                 tokenize="porter")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search]
+def m003_positions(db: Database) -> None:
+    """Who made a human label, analysis bookkeeping, relations between comments, and the
+    positions of people per thread."""
+    db.executescript(
+        """
+        ALTER TABLE labels ADD COLUMN annotator TEXT;       -- who made a human label
+        ALTER TABLE label_archive ADD COLUMN annotator TEXT;
+        ALTER TABLE label_archive ADD COLUMN restored_at TEXT;  -- set when an undo restores it
+        -- the label that counts for each target and debate: human, else rule, else model
+        CREATE VIEW effective_labels AS
+        SELECT * FROM labels AS l WHERE NOT EXISTS (
+            SELECT 1 FROM labels AS o
+            WHERE o.target_type = l.target_type AND o.target_id = l.target_id
+              AND o.debate = l.debate
+              AND (CASE o.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END)
+                > (CASE l.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END));
+        -- which text a statement set was cut from, so unchanged text is not re-split
+        CREATE TABLE segmented (
+            parent_type TEXT NOT NULL,         -- document | comment
+            parent_id TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            method TEXT NOT NULL,
+            segmented_at TEXT NOT NULL,
+            PRIMARY KEY (parent_type, parent_id)
+        );
+        CREATE TABLE relations (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                -- replies_to | addresses | agrees_with | disagrees_with
+            document_id TEXT REFERENCES documents(id) ON DELETE CASCADE,
+            source_comment_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+            target_comment_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+            source_person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+            target_person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+            source_name TEXT,
+            target_name TEXT,
+            statement_id TEXT REFERENCES statements(id) ON DELETE CASCADE,
+            evidence TEXT,                     -- the words that show the relation
+            method TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX relations_document ON relations(document_id);
+        CREATE INDEX relations_source ON relations(source_comment_id);
+        CREATE TABLE person_positions (
+            person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            confidence REAL,
+            n_items INTEGER NOT NULL,          -- comments and statements it rests on
+            method TEXT NOT NULL,
+            model_version TEXT,
+            evidence TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (person_id, document_id, debate)
+        );
+        CREATE INDEX labels_debate ON labels(debate, target_type, label);
+        -- the debates the analysis ran for, so pages can show them without the nlp package
+        CREATE TABLE debates (
+            name TEXT PRIMARY KEY,
+            question TEXT NOT NULL,
+            labels TEXT NOT NULL,              -- JSON: [{"name", "description"}] in order
+            default_label TEXT NOT NULL,
+            model_version TEXT,
+            analysed_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions]
 
 
 def schema_version(db: Database) -> int:

@@ -29,6 +29,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Key that signs the web UI's session and CSRF tokens (random per process if unset).",
     ),
     Setting(
+        "debates_dir",
+        "CXKB_DEBATES",
+        "",
+        "Folder of your own debate files, looked up before the debates cxkb ships.",
+    ),
+    Setting(
+        "models_dir",
+        "CXKB_MODELS",
+        "~/.cache/cxkb/models",
+        "Where trained stance models are kept (trained from the shipped corpus on first use).",
+    ),
+    Setting(
+        "annotator",
+        "CXKB_ANNOTATOR",
+        "",
+        "Name recorded with your human labels (your login name if unset).",
+    ),
+    Setting(
         "max_source_bytes",
         "CXKB_MAX_SOURCE_BYTES",
         str(20 * 1024 * 1024),

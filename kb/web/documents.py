@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request
 
 from kb.web.db import get_db
+from kb.web.positions import thread_positions
 
 bp = Blueprint("documents", __name__)
 
@@ -32,7 +33,11 @@ def _page() -> int:
 
 
 def index():
-    """Home: every document, newest first."""
+    """Home: the debates overview once a debate has been analysed, else the documents."""
+    from kb.web.positions import overview
+
+    if get_db()["debates"].count:
+        return overview()
     return list_documents()
 
 
@@ -65,7 +70,8 @@ def _thread(document_id: str) -> dict[str, Any]:
     document["extra"] = json.loads(document["extra"]) if document["extra"] else {}
     comments = list(db.query(
         "SELECT * FROM comments WHERE document_id = ? ORDER BY position", [document_id]))
-    return {"document": document, "comments": comments}
+    positions = thread_positions(document_id, [c["id"] for c in comments])
+    return {"document": document, "comments": comments, "positions": positions}
 
 
 def nest(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,6 +93,7 @@ def thread(document_id: str):
         "documents/thread.html", document=data["document"], tree=nest(data["comments"]),
         authors=authors, reader_comments=reader_comments, total_comments=len(data["comments"]),
         paragraphs=[p for p in data["document"]["body"].split("\n\n") if p.strip()],
+        positions=data["positions"],
     )
 
 

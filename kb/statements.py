@@ -1,0 +1,75 @@
+"""Statements in the knowledge base: replacing the statements cut from a document or a
+comment, without losing the labels of the ones that stay.
+
+Statement ids are derived from where the statement sits and what it says, so splitting
+unchanged text again gives the same ids and keeps every label; statements that go away
+have their labels archived first (human ones with a snapshot of the statement).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from kb.db import utc_now
+from kb.labels import archive_labels
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    start: int
+    end: int
+    text: str
+    speaker: str | None
+    speaker_person_id: str | None
+    kind: str  # narration | quote | reported | comment
+
+
+def statement_id_for(parent_type: str, parent_id: str, start: int, text: str) -> str:
+    key = f"{parent_type}:{parent_id}:{start}:{text}"
+    return "st" + hashlib.sha1(key.encode()).hexdigest()[:14]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def needs_segmenting(db: Database, parent_type: str, parent_id: str, text: str,
+                     method: str) -> bool:
+    row = db.execute("SELECT text_hash, method FROM segmented WHERE parent_type = ?"
+                     " AND parent_id = ?", [parent_type, parent_id]).fetchone()
+    return row is None or row[0] != text_hash(text) or row[1] != method
+
+
+def replace_statements(db: Database, parent_type: str, parent_id: str, text: str,
+                       statements: list[StatementRecord], method: str) -> tuple[int, int]:
+    """Make ``statements`` the statements of a document or comment; return (added, removed)."""
+    column = {"document": "document_id", "comment": "comment_id"}[parent_type]
+    now = utc_now()
+    wanted = {statement_id_for(parent_type, parent_id, s.start, s.text): s for s in statements}
+    existing = {row["id"]: row for row in db.query(
+        f"SELECT * FROM statements WHERE {column} = ?", [parent_id])}  # column from a fixed map
+    gone = [sid for sid in existing if sid not in wanted]
+    if gone:
+        archive_labels(db, "statement", gone, reason="statement re-split",
+                       snapshots={sid: existing[sid] for sid in gone})
+        db.execute("DELETE FROM statements WHERE id IN (SELECT value FROM json_each(?))",
+                   [json.dumps(gone)])
+    added = 0
+    for sid, s in wanted.items():
+        row = {"id": sid, "document_id": parent_id if parent_type == "document" else None,
+               "comment_id": parent_id if parent_type == "comment" else None,
+               "start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
+               "speaker_person_id": s.speaker_person_id, "kind": s.kind, "method": method}
+        if sid in existing:
+            db["statements"].update(sid, {k: v for k, v in row.items() if k != "id"})
+        else:
+            db["statements"].insert({**row, "created_at": now})
+            added += 1
+    db["segmented"].upsert({"parent_type": parent_type, "parent_id": parent_id,
+                            "text_hash": text_hash(text), "method": method,
+                            "segmented_at": now}, pk=("parent_type", "parent_id"))
+    return added, len(gone)

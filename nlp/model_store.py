@@ -1,0 +1,163 @@
+"""Saving and loading stance models, with a ``meta.json`` that says what they are.
+
+A model lives in ``<models_dir>/<debate>/<tier>/``: ``model.joblib`` and ``meta.json``
+(versions of Python and the libraries, the hash of the data it learnt from, held-out
+metrics, training time). Loading refuses a model whose scikit-learn or NumPy version
+differs from the installed one, or that learnt from an older version of the debate; the
+default models are then retrained from the shipped corpus, saying so. Writes go to a
+temporary folder that is renamed into place, so a crash never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+from kb.errors import CxkbError
+from kb.settings import get_setting
+from nlp.debate import Debate, Example
+from nlp.stance import StanceModel, train
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+# a model is only loaded by the same minor versions of the libraries that pickled it
+PINNED = ("scikit-learn", "numpy", "scipy")
+
+
+class ModelIncompatible(CxkbError):
+    """A saved model cannot be used with this installation or this debate."""
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "format": str(FORMAT)}
+    for name in PINNED + ("spacy", "sentence-transformers", "cxkb"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def models_dir(override: str | Path | None = None) -> Path:
+    return Path(override or get_setting("models_dir")).expanduser()
+
+
+def model_path(debate: str, tier: str, root: str | Path | None = None) -> Path:
+    return models_dir(root) / debate / tier
+
+
+def data_hash(debate: Debate, examples: Sequence[Example]) -> str:
+    """What a model learnt from: the debate file, its corpus and any extra examples."""
+    digest = hashlib.sha256(debate.fingerprint().encode())
+    for e in examples:
+        digest.update(json.dumps([e.text, e.label, e.context]).encode())
+    return digest.hexdigest()[:16]
+
+
+def save_model(model: StanceModel, path: Path) -> None:
+    """Write the model and its meta.json atomically into ``path``."""
+    import joblib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        joblib.dump(model, staging / "model.joblib", compress=3)
+        (staging / "meta.json").write_text(json.dumps(model.meta, indent=2), encoding="utf-8")
+        old = path.with_name(path.name + ".old")
+        if path.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+        os.replace(staging, path)
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def check_compatible(meta: dict[str, Any], debate: Debate) -> None:
+    """Raise ``ModelIncompatible`` saying why a saved model cannot be used."""
+    saved = meta.get("versions", {})
+    here = versions()
+    if str(saved.get("format")) != str(FORMAT):
+        raise ModelIncompatible(f"model format {saved.get('format')} is not {FORMAT}")
+    for name in PINNED:
+        if saved.get(name, "").split(".")[:2] != here[name].split(".")[:2]:
+            raise ModelIncompatible(f"model was saved with {name} {saved.get(name)}, "
+                                    f"this installation has {here[name]}")
+    if meta.get("labels") != list(debate.label_names):
+        raise ModelIncompatible(f"model labels {meta.get('labels')} differ from debate "
+                                f"{debate.name!r} labels {list(debate.label_names)}")
+    if meta.get("debate_fingerprint") != debate.fingerprint():
+        raise ModelIncompatible(f"debate {debate.name!r} or its corpus changed since the "
+                                f"model was trained")
+
+
+def load_model(debate: Debate, tier: str, root: str | Path | None = None) -> StanceModel:
+    """Load a saved model after checking it suits this installation and debate."""
+    import joblib
+
+    path = model_path(debate.name, tier, root)
+    meta = read_meta(path)
+    if meta is None or not (path / "model.joblib").exists():
+        raise ModelIncompatible(f"no {tier} model for {debate.name!r} in {path}")
+    check_compatible(meta, debate)
+    model = joblib.load(path / "model.joblib")
+    model.attach(debate)
+    model.meta = meta
+    return model
+
+
+def train_and_save(debate: Debate, tier: str, extra: Sequence[Example] = (),
+                   root: str | Path | None = None,
+                   extra_meta: dict[str, Any] | None = None) -> StanceModel:
+    """Train on the debate's training split plus ``extra`` examples and save the model."""
+    examples = debate.examples("train") + list(extra)
+    digest = data_hash(debate, examples)
+    model = train(debate, tier, examples, extra_meta={
+        "version": f"{debate.name}-{tier}-{digest[:10]}", "data_hash": digest,
+        "debate_fingerprint": debate.fingerprint(), "n_extra": len(extra),
+        "versions": versions(), **(extra_meta or {}),
+    })
+    save_model(model, model_path(debate.name, tier, root))
+    return model
+
+
+_CACHE: dict[tuple[str, str, str], StanceModel] = {}
+
+
+def get_model(debate: Debate, tier: str = "fast",
+              root: str | Path | None = None) -> StanceModel:
+    """The current model for a debate and tier: loaded if saved and compatible, else
+    trained from the shipped corpus now (logged, since it takes a while)."""
+    path = model_path(debate.name, tier, root)
+    key = (debate.name, tier, str(path))
+    meta = read_meta(path)
+    cached = _CACHE.get(key)
+    if cached is not None and meta is not None and cached.version == meta.get("version"):
+        return cached
+    try:
+        model = load_model(debate, tier, root)
+    except ModelIncompatible as why:
+        log.warning("%s; training the %s model for %r from its annotated corpus "
+                    "(first use: this takes a moment)", why, tier, debate.name)
+        model = train_and_save(debate, tier, root=root)
+    _CACHE[key] = model
+    return model

@@ -1,0 +1,69 @@
+"""Text as classifiers see it: HTML fragments stripped, whitespace tidied, length capped,
+and a cheap check that the text is English (other languages are ``unsupported``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+MAX_CHARS = 5000  # classifiers read the first 5,000 characters of a very long text
+
+_TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<!--.*?-->|<[^<>]{0,2000}>",
+                  re.I | re.S)
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+ENGLISH = frozenset("""the a an and or but of to in on for with is are was were be been it
+this that these those i you he she we they my your our their not no do does did have has
+had can could should would will as at by from so if than then there what who which how
+why when all any more most some just about into out up very own its it's don't isn't""".split())
+# frequent words of languages a CX debate also happens in; enough to tell them apart
+OTHER = frozenset("""le la les des du un une et est pas que qui dans pour sur avec ce cette
+sont être nous vous der die das und ist nicht ein eine mit für auf den dem sich auch wir
+ihr sie el los las y es en por con para una del que se lo como más pero sus o il di che
+è per non una sono della gli het een van en niet dat zijn voor met ook op""".split())
+# scripts other than Latin: Cyrillic, Greek, Arabic, Hebrew, Devanagari, CJK, Hangul, Thai
+_NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f"
+                        r"\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def clean_text(text: str | None) -> str:
+    """The text with HTML tags and entities removed, whitespace collapsed, capped in length."""
+    if not text:
+        return ""
+    if "<" in text and ">" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFC", text)
+    return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+
+
+def has_words(text: str) -> bool:
+    """Whether the text has at least one word (not only emoji, digits or punctuation)."""
+    return bool(_WORD.search(text))
+
+
+def is_english(text: str) -> bool:
+    """False when the text is plainly in another language; short or unsure texts pass."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return True
+    non_latin = len(_NON_LATIN.findall(text))
+    if non_latin / len(letters) > 0.3:
+        return False
+    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    if len(words) < 4:
+        return True
+    english = sum(w in ENGLISH for w in words)
+    other = sum(w in OTHER and w not in ENGLISH for w in words)
+    return not (other >= 2 and other > 1.5 * english)
+
+
+def for_features(text: str) -> str:
+    """Lower-case text with contractions spelt out, for bag-of-words features."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"n't\b", " not", text)
+    return text
