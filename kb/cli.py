@@ -59,7 +59,7 @@ def ingest(ctx: click.Context, sources: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("table", type=click.Choice(["documents", "comments", "statements", "people",
                                             "labels", "sources", "label_archive",
-                                            "relations", "person_positions"]))
+                                            "relations", "person_positions", "figures"]))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,

@@ -28,7 +28,7 @@ _QUERIES = {
         ORDER BY d.published IS NULL, d.published, d.title, d.id, c.position""",
     "statements": """
         SELECT id, document_id, comment_id, start, "end", text, speaker, speaker_person_id,
-               kind, method, created_at
+               kind, flag, method, created_at
         FROM statements ORDER BY coalesce(document_id, comment_id), start""",
     "people": """
         SELECT p.id, p.name, p.description,
@@ -46,6 +46,11 @@ _QUERIES = {
                r.source_name AS source, r.target_name AS target, r.source_person_id,
                r.target_person_id, r.statement_id, r.evidence, r.method
         FROM relations r ORDER BY r.document_id, r.id""",
+    "figures": """
+        SELECT f.id, f.value, f.measure, f.population, f.source, f.statement_id,
+               f.document_id, f.comment_id, s.text AS statement, f.start, f."end"
+        FROM figures f LEFT JOIN statements s ON s.id = f.statement_id
+        ORDER BY coalesce(f.document_id, f.comment_id), f.start""",
     "person_positions": """
         SELECT pp.person_id, p.name AS person, pp.document_id, d.title AS document,
                pp.debate, pp.label, pp.confidence, pp.method, pp.model_version

@@ -165,6 +165,7 @@ def m003_positions(db: Database) -> None:
     db.executescript(
         """
         ALTER TABLE labels ADD COLUMN annotator TEXT;       -- who made a human label
+        ALTER TABLE statements ADD COLUMN flag TEXT;        -- uncertain | unbalanced speaker
         ALTER TABLE label_archive ADD COLUMN annotator TEXT;
         ALTER TABLE label_archive ADD COLUMN restored_at TEXT;  -- set when an undo restores it
         -- the label that counts for each target and debate: human, else rule, else model
@@ -215,6 +216,19 @@ def m003_positions(db: Database) -> None:
             PRIMARY KEY (person_id, document_id, debate)
         );
         CREATE INDEX labels_debate ON labels(debate, target_type, label);
+        CREATE TABLE figures (
+            id INTEGER PRIMARY KEY,
+            document_id TEXT REFERENCES documents(id) ON DELETE CASCADE,
+            comment_id TEXT REFERENCES comments(id) ON DELETE CASCADE,
+            statement_id TEXT REFERENCES statements(id) ON DELETE SET NULL,
+            value TEXT NOT NULL,               -- as written: "62%", "about one third"
+            measure TEXT,                      -- what the value measures
+            population TEXT,                   -- who was asked, where stated
+            source TEXT,                       -- the survey, firm or author behind it
+            start INTEGER NOT NULL,            -- offsets of the value in the text
+            "end" INTEGER NOT NULL
+        );
+        CREATE INDEX figures_document ON figures(document_id);
         -- the debates the analysis ran for, so pages can show them without the nlp package
         CREATE TABLE debates (
             name TEXT PRIMARY KEY,

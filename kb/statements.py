@@ -26,6 +26,7 @@ class StatementRecord:
     speaker: str | None
     speaker_person_id: str | None
     kind: str  # narration | quote | reported | comment
+    flag: str | None = None  # "uncertain": the speaker is a guess (the document's author)
 
 
 def statement_id_for(parent_type: str, parent_id: str, start: int, text: str) -> str:
@@ -63,7 +64,8 @@ def replace_statements(db: Database, parent_type: str, parent_id: str, text: str
         row = {"id": sid, "document_id": parent_id if parent_type == "document" else None,
                "comment_id": parent_id if parent_type == "comment" else None,
                "start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
-               "speaker_person_id": s.speaker_person_id, "kind": s.kind, "method": method}
+               "speaker_person_id": s.speaker_person_id, "kind": s.kind, "method": method,
+               "flag": s.flag}
         if sid in existing:
             db["statements"].update(sid, {k: v for k, v in row.items() if k != "id"})
         else:

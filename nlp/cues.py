@@ -1,14 +1,18 @@
-"""Cue patterns of a debate, matched with spaCy's ``Matcher`` on tokenized text.
+"""Cue patterns of a debate: the words that justify a label ("is an outcome", "not a
+department"), found in text with their character spans.
 
-Cues are the words that justify a label ("is an outcome", "not a department"). They are
-compiled once per debate from the compact syntax of debate files (or raw Matcher
-patterns) and run on the tokenizer alone, which is fast enough for batch files. Each
-match reports whether a negation precedes it, so "CX is not a function" does not count
-as a ``function`` cue.
+Debate files write cues in a compact token syntax (see ``nlp/debates/*.toml``), which is
+compiled to one regular expression per cue: tens of thousands of texts a second, so the
+fast tier can use cues on batch files. A cue written as a list of spaCy token patterns
+(for lemmas, parts of speech, dependency-free token attributes) runs on spaCy's
+``Matcher`` instead, loading the English pipeline only when a debate asks for one.
+Each match reports whether a negation precedes it, so "CX is not a function" does not
+count as a plain ``function`` cue.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -16,9 +20,14 @@ import numpy as np
 
 from nlp.debate import Debate
 
-NEGATIONS = frozenset({"not", "n't", "never", "no", "nor", "hardly"})
-# how many tokens before a cue a negation still applies to
-NEGATION_WINDOW = 3
+NEGATIONS = frozenset({"not", "n't", "never", "no", "nor", "hardly", "cannot"})
+NEGATION_WINDOW = 3  # tokens before a cue that a negation still applies to
+_WORDS_BEFORE = re.compile(r"n't|[\w']+")
+_OPEN = r"(?<![\w'])"           # a word token starts here (not inside a word)
+_CLOSE = r"(?=n't|[^\w]|$)"     # and ends here, or where a contraction begins
+_PUNCT = r"[^\w\s]{0,2}"         # quotes and brackets around a token: “function”
+_SEP = _PUNCT + r"\s*"            # between tokens: "don't" is "do" + "n't", no space
+_ANY = r"(?:[^\s]+\s+)"           # one wildcard token
 
 
 @dataclass(frozen=True)
@@ -35,74 +44,114 @@ class CueMatch:
                 "end": self.end, "text": self.text, "negated": self.negated}
 
 
-def compile_cue(cue: str | tuple[dict, ...]) -> tuple[list[dict], bool]:
-    """A Matcher pattern from a compact cue, and whether the cue itself names a negation."""
-    if not isinstance(cue, str):
-        spelled = {str(v).lower() for token in cue for v in _values(token)}
-        return list(cue), bool(spelled & NEGATIONS)
-    tokens: list[dict] = []
+def _word_regex(word: str) -> str:
+    opens = word[:1].isalnum() and not word.startswith("n't")
+    return (_OPEN if opens else "") + re.escape(word) + (_CLOSE if word[-1:].isalnum() else "")
+
+
+def anchor_words(cue: str) -> tuple[str, ...]:
+    """Words one of which a text must contain for the cue to match: the alternatives of
+    its most selective token (a cheap filter before the regular expression)."""
+    tokens = [p.split("|") for p in cue.lower().split() if p not in ("?", "*")]
+    best = max(tokens, key=lambda words: min(len(w) for w in words))
+    return tuple(best)
+
+
+def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:
+    """A regular expression for a compact cue, and whether the cue names a negation."""
+    regex = ""
+    wildcards = ""
     has_negation = False
     for part in cue.lower().split():
-        if part == "?":
-            tokens.append({"OP": "?"})
-        elif part == "*":
-            tokens.extend([{"OP": "?"}] * 3)
-        else:
-            words = part.split("|")
-            has_negation |= bool(set(words) & NEGATIONS)
-            tokens.append({"LOWER": {"IN": words}} if len(words) > 1 else {"LOWER": words[0]})
-    return tokens, has_negation
+        if part in ("?", "*"):
+            wildcards += _ANY + ("?" if part == "?" else "{0,3}")
+            continue
+        words = sorted(part.split("|"), key=len, reverse=True)
+        has_negation |= bool(set(words) & NEGATIONS)
+        token = _PUNCT + "(?:" + "|".join(_word_regex(w) for w in words) + ")"
+        regex = token if not regex else regex + _SEP + wildcards + token
+        wildcards = ""
+    return re.compile(regex), has_negation
 
 
-def _values(token: dict) -> Iterable[Any]:
-    for value in token.values():
-        if isinstance(value, dict):
-            for inner in value.values():
-                yield from inner if isinstance(inner, list) else [inner]
-        else:
-            yield value
+def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
+    before = _WORDS_BEFORE.findall(lower[max(0, start - 60):start])[-NEGATION_WINDOW:]
+    inside = [] if names_negation else _WORDS_BEFORE.findall(lower[start:end])
+    return any(w in NEGATIONS or w.endswith("n't") for w in before + inside)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a span to begin and end on a word character."""
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not (text[end - 1].isalnum() or text[end - 1] == "'"):
+        end -= 1
+    return start, end
 
 
 class CueMatcher:
     """Find a debate's cues in texts; ``features`` turns matches into per-label counts."""
 
     def __init__(self, debate: Debate) -> None:
-        import spacy
-        from spacy.matcher import Matcher
-
         self.labels = debate.label_names
-        self.nlp = spacy.blank("en")
-        self.matcher = Matcher(self.nlp.vocab)
-        self._meta: dict[str, tuple[str, str, bool]] = {}
+        self._regexes: list[tuple[str, str, re.Pattern[str], bool, tuple[str, ...]]] = []
+        self._token_patterns: list[tuple[str, str, list[dict]]] = []
         for label in debate.labels:
-            for number, cue in enumerate(label.cues):
-                pattern, names_negation = compile_cue(cue)
-                key = f"{label.name}#{number}"
-                self.matcher.add(key, [pattern])
-                shown = cue if isinstance(cue, str) else repr(list(cue))
-                self._meta[key] = (label.name, shown, names_negation)
+            for cue in label.cues:
+                if isinstance(cue, str):
+                    regex, names_negation = compile_cue(cue)
+                    self._regexes.append((label.name, cue, regex, names_negation,
+                                          anchor_words(cue)))
+                else:
+                    self._token_patterns.append((label.name, repr(list(cue)), list(cue)))
+        self._spacy: tuple[Any, Any] | None = None
+
+    def _spacy_matches(self, texts: list[str]) -> list[list[tuple[str, str, int, int]]]:
+        if self._spacy is None:
+            from spacy.matcher import Matcher
+
+            from nlp.models import load_spacy
+
+            nlp = load_spacy(disable=("ner", "parser"))
+            matcher = Matcher(nlp.vocab)
+            for number, (_label, _shown, pattern) in enumerate(self._token_patterns):
+                matcher.add(str(number), [pattern])
+            self._spacy = (nlp, matcher)
+        nlp, matcher = self._spacy
+        out = []
+        for doc in nlp.pipe(texts, batch_size=256):
+            found = []
+            for match_id, start, end in matcher(doc):
+                label, shown, _ = self._token_patterns[int(nlp.vocab.strings[match_id])]
+                span = doc[start:end]
+                found.append((label, shown, span.start_char, span.end_char))
+            out.append(found)
+        return out
 
     def match(self, texts: Iterable[str]) -> list[list[CueMatch]]:
-        """The cues found in each text, longest first where they overlap, in text order."""
+        """The cues found in each text, in text order; a cue inside a longer cue of the
+        same label is not counted twice."""
+        texts = list(texts)
+        extra = self._spacy_matches(texts) if self._token_patterns else [[] for _ in texts]
         results = []
-        for doc in self.nlp.tokenizer.pipe(texts, batch_size=256):
-            found = []
-            taken: set[int] = set()
-            lower = [t.lower_ for t in doc]
-            spans = sorted(self.matcher(doc), key=lambda m: (m[1] - m[2], m[1]))
-            for match_id, start, end in spans:
-                key = self.nlp.vocab.strings[match_id]
-                label, shown, names_negation = self._meta[key]
-                cells = set(range(start, end))
-                if cells & taken and label in {m.label for m in found}:
-                    continue  # a shorter cue of the same label inside a longer one
-                taken |= cells
-                window = lower[max(0, start - NEGATION_WINDOW):start]
-                inside = [] if names_negation else lower[start:end]
-                negated = any(w in NEGATIONS for w in window + inside)
-                span = doc[start:end]
-                found.append(CueMatch(label, shown, span.start_char, span.end_char,
-                                      span.text, negated))
+        for text, more in zip(texts, extra):
+            lower = text.lower().replace("’", "'")
+            raw: list[tuple[str, str, int, int, bool]] = []
+            for label, shown, regex, names_negation, anchors in self._regexes:
+                if not any(a in lower for a in anchors):
+                    continue
+                for m in regex.finditer(lower):
+                    start, end = _trim(lower, m.start(), m.end())
+                    if end > start:
+                        raw.append((label, shown, start, end, names_negation))
+            raw += [(label, shown, a, b, False) for label, shown, a, b in more]
+            raw.sort(key=lambda r: (r[2] - r[3], r[2]))  # longest first
+            found: list[CueMatch] = []
+            for label, shown, start, end, names_negation in raw:
+                if any(m.label == label and m.start < end and start < m.end for m in found):
+                    continue
+                found.append(CueMatch(label, shown, start, end, text[start:end],
+                                      _negated(lower, start, end, names_negation)))
             found.sort(key=lambda m: m.start)
             results.append(found)
         return results
