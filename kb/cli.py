@@ -410,5 +410,65 @@ def train(ctx: click.Context, debate_name: str, tier: str, as_json: bool) -> Non
                f"held-out macro-F1 {before} -> {after}")
 
 
+@cli.group()
+def people() -> None:
+    """Correct who is who: merge two people, or split a name off a person."""
+
+
+def _reaggregate(ctx: click.Context, db) -> None:
+    from nlp.positions import aggregate_positions
+
+    for row in list(db.query("SELECT name FROM debates")):
+        aggregate_positions(db, _debate(ctx, row["name"]))
+
+
+@people.command("list")
+@click.pass_context
+def people_list(ctx: click.Context) -> None:
+    """Every person with their id, names and what they wrote."""
+    from kb.export import export_rows
+
+    for p in export_rows(_open(ctx), "people"):
+        about = f" — {p['description']}" if p["description"] else ""
+        click.echo(f"{p['id']}  {p['name']}{about}  (names: {', '.join(p['aliases'])}; "
+                   f"{p['documents']} document(s), {p['comments']} comment(s))")
+
+
+@people.command("merge")
+@click.argument("keep")
+@click.argument("other")
+@click.pass_context
+def people_merge(ctx: click.Context, keep: str, other: str) -> None:
+    """Make OTHER the same person as KEEP (ids or names); survives re-analysis."""
+    from kb.people import merge_people
+
+    db = _open(ctx)
+    try:
+        result = merge_people(db, keep, other)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    _reaggregate(ctx, db)
+    click.echo(f"{result['merged']['name']} ({result['merged']['id']}) is now "
+               f"{result['kept']['name']} ({result['kept']['id']})", err=True)
+
+
+@people.command("split")
+@click.argument("person")
+@click.argument("name")
+@click.pass_context
+def people_split(ctx: click.Context, person: str, name: str) -> None:
+    """Give NAME, one of PERSON's names, a person of its own; survives re-analysis."""
+    from kb.people import split_person
+
+    db = _open(ctx)
+    try:
+        result = split_person(db, person, name)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    _reaggregate(ctx, db)
+    click.echo(f"{result['new']['name']} is now {result['new']['id']}, apart from "
+               f"{result['from']['name']} ({result['from']['id']})", err=True)
+
+
 def main() -> None:
     cli(prog_name="cxkb")

@@ -62,3 +62,88 @@ def ensure_person(db: Database, name: str | None, *, handle: str | None = None) 
             {"alias_key": name_key(handle), "person_id": person_id, "alias": handle}, ignore=True
         )
     return person_id
+
+
+def find_person(db: Database, ref: str) -> dict:
+    """A person by id or by any of their names; an unknown or ambiguous name is an error."""
+    from kb.errors import NotFound
+
+    row = db.execute("SELECT id, name FROM people WHERE id = ?", [ref]).fetchone()
+    if row is None:
+        row = db.execute("SELECT p.id, p.name FROM person_aliases a JOIN people p"
+                         " ON p.id = a.person_id WHERE a.alias_key = ?",
+                         [name_key(ref)]).fetchone()
+    if row is None:
+        raise NotFound(f"no person with id or name {ref!r}")
+    return {"id": row[0], "name": row[1]}
+
+
+_PERSON_COLUMNS = (("documents", "author_person_id"), ("comments", "author_person_id"),
+                   ("statements", "speaker_person_id"), ("relations", "source_person_id"),
+                   ("relations", "target_person_id"))
+
+
+def merge_people(db: Database, keep_ref: str, other_ref: str) -> dict:
+    """Make ``other`` the same person as ``keep``: their names become aliases of ``keep``
+    and everything they said or wrote moves over. Re-analysis keeps the merge, because
+    names resolve through the aliases."""
+    from kb.errors import CxkbError
+    from kb.labels import archive_labels
+
+    keep, other = find_person(db, keep_ref), find_person(db, other_ref)
+    if keep["id"] == other["id"]:
+        raise CxkbError(f"{keep_ref!r} and {other_ref!r} are already the same person")
+    with db.conn:
+        db.execute("UPDATE person_aliases SET person_id = ? WHERE person_id = ?",
+                   [keep["id"], other["id"]])
+        for table, column in _PERSON_COLUMNS:  # fixed table and column names
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?",
+                       [keep["id"], other["id"]])
+        # positions of the merged person are recomputed; their labels are kept in history
+        db.execute("DELETE FROM person_positions WHERE person_id = ?", [other["id"]])
+        archive_labels(db, "person", [other["id"]], reason=f"merged into {keep['id']}",
+                       snapshots={other["id"]: other})
+        description = db.execute("SELECT description FROM people WHERE id = ?",
+                                 [other["id"]]).fetchone()[0]
+        db.execute("UPDATE people SET description = coalesce(description, ?) WHERE id = ?",
+                   [description, keep["id"]])
+        db.execute("DELETE FROM people WHERE id = ?", [other["id"]])
+    return {"kept": keep, "merged": other}
+
+
+def split_person(db: Database, person_ref: str, alias: str) -> dict:
+    """Give the name ``alias`` of a person a person of its own, with everything written
+    or said under that name. Re-analysis keeps the split (the alias now points there)."""
+    from kb.errors import CxkbError
+
+    person = find_person(db, person_ref)
+    key = name_key(alias)
+    row = db.execute("SELECT person_id, alias FROM person_aliases WHERE alias_key = ?",
+                     [key]).fetchone()
+    if row is None or row[0] != person["id"]:
+        raise CxkbError(f"{alias!r} is not a name of {person['name']} ({person['id']})")
+    names = db.execute("SELECT count(*) FROM person_aliases WHERE person_id = ?",
+                       [person["id"]]).fetchone()[0]
+    if names < 2:
+        raise CxkbError(f"{alias!r} is {person['name']}'s only name: nothing to split")
+    new_id = person_id_for(alias)  # the id the name had before a merge, when it is free
+    if db.execute("SELECT 1 FROM people WHERE id = ?", [new_id]).fetchone():
+        new_id = "p" + hashlib.sha1(f"split:{key}:{person['id']}".encode()).hexdigest()[:12]
+    with db.conn:
+        db["people"].insert({"id": new_id, "name": row[1], "description": None,
+                             "created_at": utc_now()}, ignore=True)
+        db.execute("UPDATE person_aliases SET person_id = ? WHERE alias_key = ?", [new_id, key])
+        for table, column, name_column in (("documents", "author_person_id", "author"),
+                                           ("comments", "author_person_id", "author"),
+                                           ("statements", "speaker_person_id", "speaker")):
+            for rid, name in db.execute(f"SELECT id, {name_column} FROM {table} WHERE "
+                                        f"{column} = ?", [person["id"]]).fetchall():
+                if name and name_key(name) == key:
+                    db.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", [new_id, rid])
+        if name_key(person["name"]) == key:  # the display name went: take another alias
+            other = db.execute("SELECT alias FROM person_aliases WHERE person_id = ? LIMIT 1",
+                               [person["id"]]).fetchone()
+            db.execute("UPDATE people SET name = ? WHERE id = ?", [other[0], person["id"]])
+        db.execute("DELETE FROM person_positions WHERE person_id IN (?, ?)",
+                   [person["id"], new_id])
+    return {"from": person, "new": {"id": new_id, "name": row[1]}}

@@ -133,7 +133,7 @@ def aggregate_positions(db: Database, debate: Debate,
         db.execute("DELETE FROM labels WHERE debate = ? AND method = 'rule'"
                    " AND target_type = 'statement'", [debate.name])
         person_overall: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for doc in db.query("SELECT id, author_person_id FROM documents ORDER BY id"):
+        for doc in list(db.query("SELECT id, author_person_id FROM documents ORDER BY id")):
             thread: dict[str, tuple[str, float]] = {}  # person -> latest position here
             # the article: its author's own statements (quotes belong to their speakers)
             statements = list(db.query(
@@ -158,8 +158,8 @@ def aggregate_positions(db: Database, debate: Debate,
                 if speaker and weights:
                     thread[speaker] = combine(dict(weights), debate)
             # the comments, in reading order, so agreement can inherit earlier positions
-            for c in db.query("SELECT id, author_person_id FROM comments WHERE document_id = ?"
-                              " ORDER BY position", [doc["id"]]):
+            for c in list(db.query("SELECT id, author_person_id FROM comments"
+                                   " WHERE document_id = ? ORDER BY position", [doc["id"]])):
                 weights: dict[str, float] = defaultdict(float)
                 sts = list(db.query("SELECT id FROM statements WHERE comment_id = ?"
                                     " ORDER BY start", [c["id"]]))
