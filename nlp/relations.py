@@ -19,16 +19,21 @@ from kb.db import utc_now
 from kb.people import name_key
 
 METHOD = "phrases-1"
-_NAME = r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]*\.?)?"
+_NAME = r"[A-Z][\w'’-]+(?:\s+(?!I\b)[A-Z][\w'’-]*\.?)?"
 _NAMES = rf"(?P<names>{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*)"
 DISAGREE = re.compile(
     r"\b(?i:I\s+(?:\w+ly\s+)?(?:disagree|differ)|(?:I\s+)?(?:beg\s+to\s+)?disagree"
     r"|I\s+(?:don't|do\s+not|can't|cannot)\s+agree)(?:\s+with)?,?\s*" + _NAMES + "?")
 AGREE = re.compile(
-    r"(?<![\w-])(?i:I\s+(?:\w+ly\s+)?agree(?:\s+with)?|agreed|couldn't\s+agree\s+more(?:\s+with)?"
+    r"(?<![\w-])(?i:I\s+(?:\w+ly\s+)?agree(?:\s+with)?|(?:totally|completely|fully|strongly)"
+    r"\s+agree(?:\s+with)?|agreed|couldn't\s+agree\s+more(?:\s+with)?"
     r"|spot\s+on|well\s+said|(?:great|good|excellent|fair)\s+point(?:s)?|\+1"
     r"|(?:you(?:'re|\s+are)|he(?:'s|\s+is)|she(?:'s|\s+is))\s+(?:so\s+)?right)"
     r"(?:,|!|\s)*\s*" + _NAMES + "?")
+ADDRESS = re.compile(
+    r"(?:^|(?<=[.!?]\s))(?i:hi|hello|hey|dear|thanks|thank you|cheers|good morning|"
+    r"good afternoon)[,!]?\s+(?P<names>" + _NAME + r")\b"
+    r"|(?<![\w@])@(?P<handle>[A-Za-z_][\w.]{1,30}[A-Za-z0-9_])")
 _SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
 NOT_NAMES = frozenset({"i", "it", "this", "that", "the", "however", "but", "and", "you",
                        "we", "they", "he", "she", "there", "what", "yes", "no", "also"})
@@ -56,6 +61,10 @@ def find_relations(text: str) -> list[Relation]:
             names = [n for n in names if n.split()[0].casefold() not in NOT_NAMES]
             for name in names or [None]:
                 found.append(Relation(kind, name, m.group().strip(), m.start()))
+    for m in ADDRESS.finditer(text):
+        name = m.group("names") or ("@" + m.group("handle") if m.group("handle") else None)
+        if name and name.split()[0].casefold() not in NOT_NAMES:
+            found.append(Relation("addresses", name, m.group().strip(), m.start()))
     return sorted(found, key=lambda r: r.start)
 
 
@@ -66,6 +75,12 @@ def resolve_name(name: str, participants: list[tuple[str, str | None]],
     ``participants`` are (person id, display name) of earlier speakers, latest last.
     """
     key = name_key(name).rstrip(".")
+    if key.startswith("@"):
+        handle = key[1:]
+        for person_id, display in participants:
+            if name_key(display or "").replace(" ", "") in (handle, handle.replace("_", "")):
+                return person_id
+        return None
     parts = key.split()
     candidates = []
     for person_id, display in participants:
@@ -117,16 +132,20 @@ def extract_thread_relations(db: Database) -> int:
                 statements = list(db.query(
                     "SELECT id, start, \"end\" FROM statements WHERE comment_id = ?"
                     " ORDER BY start", [c["id"]]))
-                for rel in find_relations(c["text"]):
+                found = find_relations(c["text"])
+                addressed = next((r.target_name for r in found if r.kind == "addresses"), None)
+                for rel in found:
                     target_person, target_name, target_comment = None, rel.target_name, None
-                    if rel.target_name is None:
+                    if rel.target_name is None and addressed is not None:
+                        target_name = addressed  # "@dana totally agree": agrees with dana
+                    if target_name is None:
                         if parent is None:
                             continue  # "I agree" with no name and no parent: aimed at the post
                         target_person, target_name = parent["author_person_id"], parent["author"]
                         target_comment = parent["id"]
                     else:
                         target_person = resolve_name(
-                            rel.target_name, participants,
+                            target_name, participants,
                             parent["author_person_id"] if parent else None)
                         if target_person:
                             target_name = dict(participants).get(target_person, target_name)
