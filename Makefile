@@ -33,5 +33,9 @@ test: install-dev
 test-slow: install-dev
 	$(BIN)/python -m pytest -m slow
 
+## Throughput benchmarks (print figures beside baselines measured in the same run)
+bench: install-dev
+	$(BIN)/python bench/bench_classify.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

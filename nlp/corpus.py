@@ -4,7 +4,8 @@ The held-out ``test`` split is assigned once and kept: rebuilding keeps every ex
 example's split, so no one tunes on the test set by accident. Near-duplicates (same
 words, Jaccard >= 0.7 over word sets) are grouped and a group never straddles the split.
 
-Run ``python -m nlp.corpus OUT.jsonl DRAFT.jsonl...`` to merge drafts into a corpus.
+Run ``python -m nlp.corpus merge OUT.jsonl DRAFT.jsonl...`` to merge drafts into a corpus
+and ``python -m nlp.corpus datasheet`` to rewrite the counts in ``DATASHEET.md``.
 """
 
 from __future__ import annotations
@@ -116,14 +117,69 @@ def merge(drafts: Iterable[Path], existing: Path | None, prefix: str) -> list[di
     return rows
 
 
-def main(argv: list[str]) -> int:
-    out, *drafts = (Path(a) for a in argv)
+def merge_command(out: Path, drafts: list[Path]) -> None:
     prefix = out.stem.split("-")[0][:3] if "-" in out.stem else out.stem[:3]
     rows = assign_splits(merge(drafts, out, prefix))
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     counts = Counter((r["split"], r["label"]) for r in rows)
     print(f"{len(rows)} examples in {out}: " + ", ".join(
         f"{s}/{label}={n}" for (s, label), n in sorted(counts.items())), file=sys.stderr)
+
+
+COUNTS_START = "<!-- counts: written by `python -m nlp.corpus datasheet` -->"
+COUNTS_END = "<!-- end of counts -->"
+
+
+def counts_markdown() -> str:
+    """Label, split, origin and style counts of every shipped debate, as Markdown."""
+    from nlp.debate import load_debate_file, shipped_dir
+
+    lines = []
+    for debate in (load_debate_file(p) for p in sorted(shipped_dir().glob("*.toml"))):
+        examples = debate.examples()
+        lines.append(f"### {debate.name}: {len(examples)} examples")
+        lines.append("")
+        lines.append("| label | train | test | total |")
+        lines.append("|---|---:|---:|---:|")
+        for label in debate.label_names:
+            train = sum(e.label == label and e.split == "train" for e in examples)
+            test = sum(e.label == label and e.split == "test" for e in examples)
+            lines.append(f"| {label} | {train} | {test} | {train + test} |")
+        lines.append(f"| all | {sum(e.split == 'train' for e in examples)} | "
+                     f"{sum(e.split == 'test' for e in examples)} | {len(examples)} |")
+        lines.append("")
+        origins = Counter(e.origin.split(":")[0] for e in examples)
+        styles = Counter(s for e in examples for s in e.style)
+        with_context = sum(bool(e.context) for e in examples)
+        words = sorted(len(e.text.split()) for e in examples)
+        lines.append(f"Origins: {', '.join(f'{k} {v}' for k, v in origins.most_common())}. "
+                     f"With context: {with_context}. Words per statement: median "
+                     f"{words[len(words) // 2]}, shortest {words[0]}, longest {words[-1]}.")
+        lines.append("")
+        lines.append("Styles: " + ", ".join(f"{k} {v}" for k, v in styles.most_common()) + ".")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def datasheet_command() -> None:
+    from nlp.debate import shipped_dir
+
+    path = shipped_dir() / "DATASHEET.md"
+    text = path.read_text("utf-8")
+    head, _, rest = text.partition(COUNTS_START)
+    _, _, tail = rest.partition(COUNTS_END)
+    path.write_text(f"{head}{COUNTS_START}\n{counts_markdown()}\n{COUNTS_END}{tail}", "utf-8")
+    print(f"counts written to {path}", file=sys.stderr)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["merge"] and len(argv) >= 3:
+        merge_command(Path(argv[1]), [Path(a) for a in argv[2:]])
+    elif argv[:1] == ["datasheet"]:
+        datasheet_command()
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
     return 0
 
 

@@ -18,25 +18,41 @@ from sqlite_utils import Database
 from kb.db import utc_now
 from kb.people import name_key
 
-METHOD = "phrases-1"
-_NAME = r"[A-Z][\w'’-]+(?:\s+(?!I\b)[A-Z][\w'’-]*\.?)?"
+METHOD = "phrases-2"
+_NAME = r"[A-Z][\w'’.-]*[\w'’-](?:\s+(?!I\b)[A-Z][\w'’-]*\.?)?"
 _NAMES = rf"(?P<names>{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*)"
+_APOS = "['’]"
 DISAGREE = re.compile(
-    r"\b(?i:I\s+(?:\w+ly\s+)?(?:disagree|differ)|(?:I\s+)?(?:beg\s+to\s+)?disagree"
-    r"|I\s+(?:don't|do\s+not|can't|cannot)\s+agree)(?:\s+with)?,?\s*" + _NAMES + "?")
+    rf"\b(?i:I\s+(?:\w+ly\s+)?(?:disagree|differ)|(?:I\s+)?(?:beg\s+to\s+)?disagree"
+    rf"|I\s+(?:don{_APOS}t|do\s+not|can{_APOS}t|cannot)\s+agree"
+    rf"|I{_APOS}d\s+push\s+back|I\s+(?:would\s+)?push\s+back"
+    rf"|I\s+don{_APOS}t\s+buy\s+(?:that|it|this)|I{_APOS}m\s+not\s+(?:so\s+)?sure\s+about\s+that)"
+    rf"(?:\s+with)?,?\s*" + _NAMES + "?")
 AGREE = re.compile(
-    r"(?<![\w-])(?i:I\s+(?:\w+ly\s+)?agree(?:\s+with)?|(?:totally|completely|fully|strongly)"
-    r"\s+agree(?:\s+with)?|agreed|couldn't\s+agree\s+more(?:\s+with)?"
-    r"|spot\s+on|well\s+said|(?:great|good|excellent|fair)\s+point(?:s)?|\+1"
-    r"|(?:you(?:'re|\s+are)|he(?:'s|\s+is)|she(?:'s|\s+is))\s+(?:so\s+)?right)"
-    r"(?:,|!|\s)*\s*" + _NAMES + "?")
+    rf"(?<![\w-])(?i:I\s+(?:\w+ly\s+)?agree(?:\s+with)?|(?:totally|completely|fully|strongly)"
+    rf"\s+agree(?:\s+with)?|agreed|couldn{_APOS}t\s+agree\s+more(?:\s+with)?"
+    rf"|spot\s+on|well\s+said|(?:great|good|excellent|fair)\s+point(?:s)?|\+1|fair\s+enough"
+    rf"|I{_APOS}m\s+with\s+you|as\s+(?=[A-Z])"
+    rf"|(?:you(?:{_APOS}re|\s+are)|he(?:{_APOS}s|\s+is)|she(?:{_APOS}s|\s+is))\s+(?:so\s+)?right)"
+    rf"(?:,|!|\s)*\s*" + _NAMES + "?")
+# "as Priya put it, …" and "Will's point about the hold queue is the whole thing"
+_AS_PUT = re.compile(rf"\b(?i:as)\s+(?P<names>{_NAME})\s+(?:put\s+it|said|says|wrote|"
+                     rf"mentioned|pointed\s+out|noted)\b")
+_POINT_OF = re.compile(rf"(?P<names>{_NAME}){_APOS}s\s+(?:point|comment|remark)\b[^.!?]{{0,60}}"
+                       rf"\b(?:is|was)\s+(?:the\s+whole\s+thing|spot\s+on|right|key|exactly)")
+_SORRY_BUT = re.compile(rf"\b(?i:sorry),?\s+(?P<names>{_NAME}),?\s+(?i:but)\b")
 ADDRESS = re.compile(
     r"(?:^|(?<=[.!?]\s))(?i:hi|hello|hey|dear|thanks|thank you|cheers|good morning|"
-    r"good afternoon)[,!]?\s+(?P<names>" + _NAME + r")\b"
+    r"good afternoon|sorry)[,!]?\s+(?P<names>" + _NAME + r")\b"
     r"|(?<![\w@])@(?P<handle>[A-Za-z_][\w.]{1,30}[A-Za-z0-9_])")
+# a name opening a comment or a paragraph, followed by a comma: "Owen, I'd push back"
+VOCATIVE = re.compile(r"(?:^|(?<=\n))\s*(?P<names>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?),\s")
 _SPLIT = re.compile(r"\s*(?:,|\band\b|&)\s*")
 NOT_NAMES = frozenset({"i", "it", "this", "that", "the", "however", "but", "and", "you",
-                       "we", "they", "he", "she", "there", "what", "yes", "no", "also"})
+                       "we", "they", "he", "she", "there", "what", "yes", "no", "also",
+                       "well", "so", "still", "sorry", "ok", "okay", "honestly", "sure",
+                       "look", "agreed", "true", "indeed", "again", "first", "second"})
+_NO_AFTER_ADDRESS = re.compile(r"^\s*(?i:no|nope|not really|not so)\b[,.!]?")
 
 
 @dataclass(frozen=True)
@@ -45,26 +61,50 @@ class Relation:
     target_name: str | None
     evidence: str
     start: int
+    needs_person: bool = False  # keep only if the name is someone in the thread
+
+
+def _names(text: str | None) -> list[str]:
+    names = [n.strip() for n in _SPLIT.split(text or "") if n.strip()]
+    return [n for n in names if n.split()[0].casefold() not in NOT_NAMES]
 
 
 def find_relations(text: str) -> list[Relation]:
-    """Agreement and disagreement phrases in a text, with the names they are aimed at
-    (``None`` when no name follows: the comment replied to is meant)."""
+    """Agreement, disagreement and address in a text, with the names they are aimed at
+    (``None`` when no name is given: the person addressed or replied to is meant)."""
     found: list[Relation] = []
     taken: list[tuple[int, int]] = []
-    for kind, pattern in (("disagrees_with", DISAGREE), ("agrees_with", AGREE)):
+    for kind, pattern in (("disagrees_with", DISAGREE), ("disagrees_with", _SORRY_BUT),
+                          ("agrees_with", AGREE),
+                          ("agrees_with", _AS_PUT), ("agrees_with", _POINT_OF)):
         for m in pattern.finditer(text):
             if any(a <= m.start() < b for a, b in taken):
                 continue
+            names = _names(m.group("names"))
+            if pattern is AGREE and m.group().lower().startswith("as ") and not names:
+                continue
             taken.append((m.start(), m.end()))
-            names = [n.strip() for n in _SPLIT.split(m.group("names") or "") if n.strip()]
-            names = [n for n in names if n.split()[0].casefold() not in NOT_NAMES]
             for name in names or [None]:
                 found.append(Relation(kind, name, m.group().strip(), m.start()))
+            # a name right after the phrase, without "with", is the person spoken to
+            phrase_end = m.start("names") if m.group("names") else m.end()
+            if names and " with" not in text[m.start():phrase_end].lower() \
+                    and pattern in (AGREE, DISAGREE) and not m.group().lower().startswith("as "):
+                for name in names:
+                    found.append(Relation("addresses", name, m.group().strip(), m.start()))
     for m in ADDRESS.finditer(text):
-        name = m.group("names") or ("@" + m.group("handle") if m.group("handle") else None)
+        name = m.group("names") or (m.group("handle") if m.group("handle") else None)
         if name and name.split()[0].casefold() not in NOT_NAMES:
             found.append(Relation("addresses", name, m.group().strip(), m.start()))
+            after = text[m.end():m.end() + 20]
+            if m.group("handle") and _NO_AFTER_ADDRESS.match(after):
+                found.append(Relation("disagrees_with", name, m.group().strip() + after[:4],
+                                      m.start()))
+    for m in VOCATIVE.finditer(text):
+        for name in _names(m.group("names")):
+            if not any(r.kind == "addresses" and r.target_name == name for r in found):
+                found.append(Relation("addresses", name, m.group().strip(), m.start(),
+                                      needs_person=True))
     return sorted(found, key=lambda r: r.start)
 
 
@@ -133,11 +173,14 @@ def extract_thread_relations(db: Database) -> int:
                     "SELECT id, start, \"end\" FROM statements WHERE comment_id = ?"
                     " ORDER BY start", [c["id"]]))
                 found = find_relations(c["text"])
-                addressed = next((r.target_name for r in found if r.kind == "addresses"), None)
+                seen: set[tuple[str, str | None]] = set()
                 for rel in found:
                     target_person, target_name, target_comment = None, rel.target_name, None
-                    if rel.target_name is None and addressed is not None:
-                        target_name = addressed  # "@dana totally agree": agrees with dana
+                    if rel.target_name is None:
+                        # "@dana totally agree": the nearest person addressed before it
+                        addressed = [r.target_name for r in found
+                                     if r.kind == "addresses" and r.start <= rel.start]
+                        target_name = addressed[-1] if addressed else None
                     if target_name is None:
                         if parent is None:
                             continue  # "I agree" with no name and no parent: aimed at the post
@@ -151,6 +194,13 @@ def extract_thread_relations(db: Database) -> int:
                             target_name = dict(participants).get(target_person, target_name)
                     if target_person and target_person == c["author_person_id"]:
                         continue
+                    if rel.needs_person and target_person is None:
+                        continue  # "However," is not a person being spoken to
+                    if target_person is None and target_name:
+                        target_name = target_name.lstrip("@")
+                    if (rel.kind, target_person or target_name) in seen:
+                        continue
+                    seen.add((rel.kind, target_person or target_name))
                     statement = next((s["id"] for s in statements
                                       if s["start"] <= rel.start < s["end"]), None)
                     db["relations"].insert({**base, "kind": rel.kind,

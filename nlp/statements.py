@@ -23,7 +23,7 @@ from nlp.quotes import SPEECH_VERBS, attribute
 
 log = logging.getLogger(__name__)
 
-METHOD = "spacy-sentences-quotes-1"
+METHOD = "spacy-sentences-quotes-2"
 MIN_WORDS = 3            # sentences shorter than this are merged into a neighbour
 MIN_NARRATION_WORDS = 4  # what is left of a sentence around a quote must be this long
 _LINE = re.compile(r"[^\n]+")
@@ -108,26 +108,34 @@ class DocumentStatement:
     flag: str | None = None
 
 
-def document_statements(text: str, parsed: Parsed, author: str | None
-                        ) -> tuple[list[DocumentStatement], dict[str, Any]]:
-    """An article's statements: quotes and reported speech with their speakers, and the
-    author's narration around them; plus what was learnt about the people quoted."""
-    found = attribute(text, parsed.sentences, author=author, person_mentions=parsed.people)
+def attributed_statements(text: str, parsed: Parsed, author: str | None, *,
+                          title: str | None = None, own_kind: str = "narration",
+                          known_people: list[str] | None = None, strict: bool = False
+                          ) -> tuple[list[DocumentStatement], dict[str, Any]]:
+    """A text's statements: quotes (nested ones apart) and reported speech with their
+    speakers, and the author's own words around them (``own_kind``); plus what was learnt
+    about the people quoted."""
+    found = attribute(text, parsed.sentences, author=author, person_mentions=parsed.people,
+                      title=title, known_people=known_people, strict=strict)
     out: list[DocumentStatement] = []
+    nested = [s for s in found.spans if s.inside is not None]
     for span in found.spans:
-        a, b = _trim(text, span.start, span.end)
-        if b > a:
-            out.append(DocumentStatement(a, b, span.kind, span.speaker, span.flag))
-    taken = [(s.start, s.end) for s in out]
+        holes = [(n.start - 1, n.end + 1) for n in nested
+                 if span.inside is None and span.start <= n.start and n.end <= span.end]
+        for a, b in _outside(span.start, span.end, holes) if holes else [(span.start, span.end)]:
+            a, b = _trim(text, a, b)
+            if b > a and (not holes or len(_WORD.findall(text[a:b])) >= MIN_WORDS):
+                out.append(DocumentStatement(a, b, span.kind, span.speaker, span.flag))
+    taken = [(s.start, s.end) for s in out] + [(n.start, n.end) for n in nested]
     for a, b in parsed.sentences:
         for x, y in _outside(a, b, taken):
             x, y = _trim(text, x, y)
             piece = text[x:y]
             if len(_WORD.findall(piece)) < MIN_NARRATION_WORDS and (x, y) != (a, b):
                 continue  # the "Temkin says." left between two halves of a quote
-            if _ATTRIBUTION_ONLY.match(piece):
+            if _ATTRIBUTION_ONLY.match(piece) or not piece:
                 continue
-            out.append(DocumentStatement(x, y, "narration", author))
+            out.append(DocumentStatement(x, y, own_kind, author))
     out.sort(key=lambda s: s.start)
     return out, found.people
 
@@ -138,12 +146,16 @@ def segment_knowledge_base(db: Database, nlp: Any | None = None,
     from nlp.models import load_spacy
 
     todo: list[tuple[str, dict]] = []
+    participants: dict[str, list[str]] = {}
     for row in db.query("SELECT id, body AS text, author AS speaker, author_person_id AS"
-                        " person FROM documents"):
+                        " person, title FROM documents"):
+        participants[row["id"]] = [row["speaker"]] if row["speaker"] else []
         if needs_segmenting(db, "document", row["id"], row["text"], METHOD):
             todo.append(("document", row))
-    for row in db.query("SELECT id, text, author AS speaker, author_person_id AS person"
-                        " FROM comments"):
+    for row in db.query("SELECT id, document_id, text, author AS speaker, author_person_id AS"
+                        " person FROM comments ORDER BY document_id, position"):
+        if row["speaker"]:
+            participants[row["document_id"]].append(row["speaker"])
         if needs_segmenting(db, "comment", row["id"], row["text"], METHOD):
             todo.append(("comment", row))
     counts = {"segmented": 0, "statements_added": 0, "statements_removed": 0}
@@ -156,10 +168,11 @@ def segment_knowledge_base(db: Database, nlp: Any | None = None,
     with db.conn:
         for (parent_type, row), p in zip(todo, parsed):
             if parent_type == "comment":
-                records = [StatementRecord(a, b, row["text"][a:b], row["speaker"],
-                                           row["person"], "comment") for a, b in p.sentences]
+                known = [n for n in dict.fromkeys(participants.get(row["document_id"], []))
+                         if n != row["speaker"]]
+                records = _records(db, row, p, own_kind="comment", known=known, strict=True)
             else:
-                records = _document_records(db, row, p)
+                records = _records(db, row, p, title=row["title"])
             added, removed = replace_statements(db, parent_type, row["id"], row["text"],
                                                 records, METHOD)
             counts["figures"] = counts.get("figures", 0) + _store_figures(
@@ -185,10 +198,16 @@ def _store_figures(db: Database, parent_type: str, row: dict, parsed: Parsed) ->
     return len(figures)
 
 
-def _document_records(db: Database, row: dict, parsed: Parsed) -> list[StatementRecord]:
-    statements, people = document_statements(row["text"], parsed, row["speaker"])
+def _records(db: Database, row: dict, parsed: Parsed, *, own_kind: str = "narration",
+             title: str | None = None, known: list[str] | None = None,
+             strict: bool = False) -> list[StatementRecord]:
+    statements, people = attributed_statements(
+        row["text"], parsed, row["speaker"], title=title, own_kind=own_kind,
+        known_people=known, strict=strict)
     ids: dict[str | None, str | None] = {row["speaker"]: row["person"], None: None}
     for name, person in people.items():
+        if name not in {s.speaker for s in statements}:
+            continue  # only the people who speak here become people
         person_id = ensure_person(db, name)
         ids[name] = person_id
         about = ", ".join(x for x in (person.role, person.organisation) if x)

@@ -54,7 +54,10 @@ def test_statements_have_offsets_one_speaker_and_never_overlap(seeds: Path) -> N
     kancha = [s["text"] for s in statements if s["speaker"] == "Kancha"]
     assert "I agree with Tim" in kancha
     assert all(s["speaker"] == comments[s["comment_id"]]["author"]
-               for s in statements if s["comment_id"])
+               for s in statements if s["kind"] == "comment")
+    others = [(s["speaker"], s["kind"]) for s in statements
+              if s["comment_id"] and s["kind"] != "comment"]
+    assert others == [("Tim McDougall", "reported")]  # "As Tim M. mentioned, …"
 
 
 MAGAZINE_QUOTES = [
