@@ -14,6 +14,21 @@ from kb.errors import CxkbError
 from kb.settings import get_setting
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Log to whatever ``sys.stderr`` is when a record is written (tests swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def _open(ctx: click.Context):
     from kb.db import open_db
 
@@ -32,8 +47,9 @@ def cli(ctx: click.Context, db_path: str | None, debates_dir: str | None,
         verbose: int) -> None:
     """cxkb: a knowledge base for debates in articles and comment threads."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     ctx.ensure_object(dict)
     ctx.obj["db_path"] = db_path or get_setting("db")
     ctx.obj["debates_dir"] = debates_dir

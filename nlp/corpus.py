@@ -90,6 +90,7 @@ def merge(drafts: Iterable[Path], existing: Path | None, prefix: str) -> list[di
     if existing is not None and existing.exists():
         rows = [json.loads(line) for line in existing.read_text("utf-8").splitlines() if line]
     seen = [word_set(r["text"]) for r in rows]
+    held_out = [word_set(r["text"]) for r in rows if r.get("split") == "test"]
     numbers = [int(r["id"].rsplit("-", 1)[1]) for r in rows if r.get("id")]
     next_number = max(numbers, default=0) + 1
     dropped = 0
@@ -99,8 +100,9 @@ def merge(drafts: Iterable[Path], existing: Path | None, prefix: str) -> list[di
                 continue
             row = json.loads(line)
             words = word_set(row["text"])
-            if any(jaccard(words, other) >= 0.9 for other in seen):
-                dropped += 1
+            if any(jaccard(words, other) >= 0.9 for other in seen) or any(
+                    jaccard(words, other) >= NEAR_DUPLICATE for other in held_out):
+                dropped += 1  # a repeat, or too close to a held-out example to learn from
                 continue
             seen.append(words)
             row = {"id": f"{prefix}-{next_number:04d}", "text": row["text"].strip(),
@@ -109,8 +111,9 @@ def merge(drafts: Iterable[Path], existing: Path | None, prefix: str) -> list[di
                    "style": row.get("style", []),
                    "origin": row.get("origin") or f"written:{Path(path).stem}",
                    **({"note": row["note"]} if row.get("note") else {}),
-                   # the guide's own examples are always learnt from
-                   **({"split": "train"} if row.get("origin") == "seed" else {})}
+                   # the guide's own examples and the canonical wordings are always learnt from
+                   **({"split": "train"} if row.get("origin") in ("seed", "canonical")
+                      else {})}
             next_number += 1
             rows.append(row)
     print(f"{dropped} near-identical draft rows dropped", file=sys.stderr)

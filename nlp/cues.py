@@ -21,6 +21,7 @@ import numpy as np
 from nlp.debate import Debate
 
 NEGATIONS = frozenset({"not", "n't", "never", "no", "nor", "hardly", "cannot"})
+MAX_CUE_COUNT = 3
 NEGATION_WINDOW = 3  # tokens before a cue that a negation still applies to
 _WORDS_BEFORE = re.compile(r"n't|[\w']+")
 _OPEN = r"(?<![\w'])"           # a word token starts here (not inside a word)
@@ -157,10 +158,11 @@ class CueMatcher:
         return results
 
     def features(self, matches: list[list[CueMatch]]) -> np.ndarray:
-        """Per text: for each label, the number of plain and of negated cues (log-scaled)."""
+        """Per text: for each label, the number of plain and of negated cues (log-scaled and
+        capped, so a text repeating one cue a thousand times is not off the scale)."""
         index = {label: i for i, label in enumerate(self.labels)}
         out = np.zeros((len(matches), 2 * len(self.labels)), dtype=np.float32)
         for row, found in enumerate(matches):
             for m in found:
                 out[row, 2 * index[m.label] + int(m.negated)] += 1
-        return np.log1p(out)
+        return np.log1p(np.minimum(out, MAX_CUE_COUNT))

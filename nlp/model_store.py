@@ -148,10 +148,8 @@ def get_model(debate: Debate, tier: str = "fast",
     """The current model for a debate and tier: loaded if saved and compatible, else
     trained from the shipped corpus now (logged, since it takes a while)."""
     path = model_path(debate.name, tier, root)
-    key = (debate.name, tier, str(path))
-    meta = read_meta(path)
-    cached = _CACHE.get(key)
-    if cached is not None and meta is not None and cached.version == meta.get("version"):
+    cached = _CACHE.get(_cache_key(debate, tier, path))
+    if cached is not None:
         return cached
     try:
         model = load_model(debate, tier, root)
@@ -159,5 +157,12 @@ def get_model(debate: Debate, tier: str = "fast",
         log.warning("%s; training the %s model for %r from its annotated corpus "
                     "(first use: this takes a moment)", why, tier, debate.name)
         model = train_and_save(debate, tier, root=root)
-    _CACHE[key] = model
+    _CACHE[_cache_key(debate, tier, path)] = model
     return model
+
+
+def _cache_key(debate: Debate, tier: str, path: Path) -> tuple:
+    """A loaded model stays valid while its meta.json and the debate are unchanged."""
+    meta = path / "meta.json"
+    stamp = meta.stat().st_mtime_ns if meta.exists() else None
+    return (debate.name, tier, str(path), stamp, debate.fingerprint())

@@ -288,8 +288,8 @@ def test_seed_thread_positions_match_the_guide(seed_db: Path) -> None:
     assert st[statements["Everything is a function AND an outcome."]] == "both"
     assert st[statements["I agree with Tim"]] == "both"
     own = _positions(seed_db, "ownership", "statement")
-    hoffman = next(t for t in statements if t.startswith("While business structures differ"))
-    assert own[statements[hoffman]] == "dedicated"
+    hoffman = next(t for t in statements if t.startswith("The easy answer is to say add"))
+    assert own[statements[hoffman]] == "dedicated"  # one quote, ending "…every customer contact."
     survey = next(t for t in statements if t.startswith("Just 24 percent"))
     assert own[statements[survey]] == "neither"
 
