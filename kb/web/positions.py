@@ -83,4 +83,18 @@ def thread_positions(document_id: str, comment_ids: list[str]) -> dict[str, Any]
         "SELECT kind, source_comment_id, source_name, target_name, evidence FROM relations"
         " WHERE document_id = ? AND kind IN ('agrees_with', 'disagrees_with') ORDER BY id",
         [document_id]))
-    return {"labels": by_target, "people": people, "relations": relations}
+    quotes = list(db.query(
+        """
+        SELECT s.id, s.kind, s.speaker, s.flag, s.text, p.description AS speaker_about,
+               (SELECT json_group_object(e.debate, e.label) FROM effective_labels e
+                 WHERE e.target_type = 'statement' AND e.target_id = s.id) AS positions
+        FROM statements s LEFT JOIN people p ON p.id = s.speaker_person_id
+        WHERE s.document_id = ? AND s.kind IN ('quote', 'reported') ORDER BY s.start
+        """, [document_id]))
+    for q in quotes:
+        q["positions"] = json.loads(q["positions"] or "{}")
+    figures = list(db.query(
+        "SELECT value, measure, population, source FROM figures WHERE document_id = ?"
+        " ORDER BY start", [document_id]))
+    return {"labels": by_target, "people": people, "relations": relations,
+            "quotes": quotes, "figures": figures}
