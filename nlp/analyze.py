@@ -8,7 +8,8 @@ comments, documents and people. Each stage is a public function that can run alo
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlite_utils import Database
 

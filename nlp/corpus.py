@@ -15,8 +15,8 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 NEAR_DUPLICATE = 0.7
 TEST_FRACTION = 0.2

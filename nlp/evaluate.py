@@ -5,9 +5,10 @@ recall and F1, the confusion matrix and the calibration error of its confidences
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -18,31 +18,31 @@ _WORD_SHARE = (r"(?:about |nearly |almost |roughly |more than |less than |over |
                r"(?:three|four|five|ten|\d+))")
 VALUE = re.compile(
     rf"(?P<value>(?:\b(?:about|nearly|almost|roughly|more than|less than|over|under|just|only|"
-    rf"a mere)\s+)?{_NUMBER}\s?(?:%|percent\b|per cent\b)|\b{_WORD_SHARE}\b)", re.I)
+    rf"a mere)\s+)?{_NUMBER}\s?(?:%|percent\b|per cent\b)|\b{_WORD_SHARE}\b)", re.IGNORECASE)
 _OF_POPULATION = re.compile(
     r"^\s*(?:of\s+(?:the\s+|our\s+|all\s+|those\s+)?(?P<pop>[^,;.]+?))?\s+(?P<rest>(?:"
     r"have|has|had|say|said|says|report|reported|responded|contended|designated|indicated|"
     r"believe|believed|think|thought|are|were|is|was|do|did|agree|agreed|want|plan|see|"
-    r"use|rate|named|chose|expect|claim|admit)\b[^.;]*)", re.I)
+    r"use|rate|named|chose|expect|claim|admit)\b[^.;]*)", re.IGNORECASE)
 _SURVEY = re.compile(
     r"(?P<source>(?:(?:[A-Z][\w&'’.-]*\s+)+(?:Research|Group|Institute|Inc\.?|"
     r"Associates|Consulting|Partners)|Forrester|Gartner|Temkin Group|Qualtrics|McKinsey|"
     r"Deloitte|Accenture|IDC|Bain|PwC|KPMG|the firm|our|we)['’]?s?\s*(?:\d{4}\s+)?"
-    r"(?:survey|study|report|research|poll|benchmark|findings)?)", re.I)
+    r"(?:survey|study|report|research|poll|benchmark|findings)?)", re.IGNORECASE)
 _YEAR_SURVEY = re.compile(r"\b(?P<year>(?:19|20)\d{2})\s+(?:survey|study|report|poll|benchmark)",
-                          re.I)
+                          re.IGNORECASE)
 _ORG = re.compile(r"\b(?P<org>(?:[A-Z][\w&'’.-]*\s+){0,3}(?:Research|Group|Institute)|Forrester|"
                   r"Gartner|Qualtrics|McKinsey|Deloitte|Accenture|IDC)\b")
 _POPULATION_STATED = re.compile(
     r"\b(?P<pop>(?:\d[\d,]*|hundreds of|dozens of)\s+(?:[A-Z][\w-]*\s+){0,3}(?:[a-z-]+\s+){0,2}"
     r"(?:companies|firms|respondents|executives|retailers|organi[sz]ations|businesses|consumers|"
     r"customers|leaders|marketers|brands|CMOs|CX leaders|professionals))\b")
-_WE_ASKED = re.compile(r"\b(?:we|our)\b.*\b(?:asked|surveyed|polled|respondents)\b", re.I)
+_WE_ASKED = re.compile(r"\b(?:we|our)\b.*\b(?:asked|surveyed|polled|respondents)\b", re.IGNORECASE)
 _WE_ASKED_WHO = re.compile(r"\b[Ww]e (?:asked|surveyed|polled|interviewed) (?P<pop>[a-z][\w\s-]*?)"
                            r"\s+(?:if|whether|about|to|how|which|what|who)\b")
 _REPORT = re.compile(r"(?i)\b(?:findings|results|data) from\s+[\"“](?P<title>[^\"”]+?),?[\"”]")
 _CUT = re.compile(r",?\s*(?:while|whereas|and|but)\s+(?=[^,;]*?\d|(?:about|a mere|only|just)\s)|;|,\s*"
-                  r"(?=\d+\s?(?:%|percent))", re.I)
+                  r"(?=\d+\s?(?:%|percent))", re.IGNORECASE)
 
 
 @dataclass

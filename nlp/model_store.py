@@ -17,9 +17,10 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from kb.errors import CxkbError
 from kb.settings import get_setting

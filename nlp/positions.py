@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -33,7 +34,7 @@ COMBINE_SHARE = 0.35    # two labels each with this share of the weight combine
 CONTEXT_CHARS = 400
 _LEANS_ON_CONTEXT = re.compile(
     r"^\W*(however|but|and|so|yet|still|that|this|which|it|yes|no|indeed|exactly|agreed|"
-    r"true|though|although|also|instead|rather|then|thus|hence|therefore|otherwise)\b", re.I)
+    r"true|though|although|also|instead|rather|then|thus|hence|therefore|otherwise)\b", re.IGNORECASE)
 
 
 def needs_context(text: str) -> bool:

@@ -77,8 +77,8 @@ _APPOSITION = re.compile(
 _ROLE_BEFORE = re.compile(rf"\b(?:the|our|their|its)\s+(?P<role>CEO|COO|CMO|CFO|CCO|CXO|CIO)"
                           rf",\s+(?P<name>{_NAME}),")
 _TITLE_BEFORE = re.compile(r"\b(?:from|titled|entitled|called|named|report|study|book|"
-                           r"paper|survey|article|headline)\s*$", re.I)
-_QA_LINE = re.compile(r"^(?P<who>Q|A|Question|Answer)\s*[:.)\-–—]\s+", re.M)
+                           r"paper|survey|article|headline)\s*$", re.IGNORECASE)
+_QA_LINE = re.compile(r"^(?P<who>Q|A|Question|Answer)\s*[:.)\-–—]\s+", re.MULTILINE)
 _INTERVIEWEE = re.compile(rf"(?i:conversation with|interview with|q&a with|talking with|"
                           rf"talks to|sits down with|speaks with)\s+(?P<name>{_NAME})")
 NOT_NAMES = frozenset({
@@ -184,9 +184,7 @@ def _find_close(p: str, i: int, closers: tuple[str, ...], single: bool) -> int:
     j = i + 1
     while j < len(p):
         if p[j] in closers and (not single or j + 1 == len(p) or not p[j + 1].isalnum()):
-            if not single or (j > 0 and not (p[j - 1].isalpha() and j + 1 < len(p)
-                                             and p[j + 1].isalpha())):
-                return j
+            return j  # (a single quote between letters is an apostrophe: "don't")
         j += 1
     return -1
 

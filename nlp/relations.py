@@ -130,9 +130,7 @@ def resolve_name(name: str, participants: list[tuple[str, str | None]],
         words = full.split()
         if full == key:
             return person_id
-        if len(parts) == 1 and words[0] == parts[0]:
-            candidates.append(person_id)
-        elif (len(parts) == 2 and len(parts[1]) == 1 and len(words) > 1
+        if len(parts) == 1 and words[0] == parts[0] or (len(parts) == 2 and len(parts[1]) == 1 and len(words) > 1
               and words[0] == parts[0] and words[-1].startswith(parts[1])):
             candidates.append(person_id)
     candidates = list(dict.fromkeys(candidates))

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -77,7 +78,7 @@ class _SparseFeatures:
         self.context = TfidfVectorizer(preprocessor=for_features, ngram_range=(1, 2),
                                        token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)
 
-    def fit(self, texts: Sequence[str], contexts: Sequence[str]) -> "_SparseFeatures":
+    def fit(self, texts: Sequence[str], contexts: Sequence[str]) -> _SparseFeatures:
         self.word.fit(texts)
         self.char.fit(texts)
         self.context.fit([c or "" for c in contexts] + list(texts))
@@ -239,7 +240,7 @@ class StanceModel:
         self.example_labels = [e.label for e in examples]
         self.example_vectors = (dense[:, :384] if dense is not None
                                 else self.features.word.transform(texts))
-        chosen_f1 = dict((w, f) for f, w in scored)[self.blend]
+        chosen_f1 = {w: f for f, w in scored}[self.blend]
         return {"cv_macro_f1": round(float(chosen_f1), 4), "blend": self.blend,
                 "temperature": round(self.temperature, 3), "folds": n_folds,
                 "cv_by_blend": {str(w): round(float(f), 4) for f, w in scored}}

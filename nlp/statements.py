@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -30,7 +31,7 @@ _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\w+")
 _ATTRIBUTION_ONLY = re.compile(
     rf"^\W*(?:[A-Z][\w'’.-]*\s+){{0,3}}(?:he|she|they|[A-Z][\w'’.-]*)?\s*(?:{SPEECH_VERBS})\W*$",
-    re.I)
+    re.IGNORECASE)
 
 
 @dataclass

@@ -11,19 +11,13 @@ import unicodedata
 MAX_CHARS = 5000  # classifiers read the first 5,000 characters of a very long text
 
 _TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<!--.*?-->|<[^<>]{0,2000}>",
-                  re.I | re.S)
+                  re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
-ENGLISH = frozenset("""the a an and or but of to in on for with is are was were be been it
-this that these those i you he she we they my your our their not no do does did have has
-had can could should would will as at by from so if than then there what who which how
-why when all any more most some just about into out up very own its it's don't isn't""".split())
+ENGLISH = frozenset(["the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "for", "with", "is", "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "i", "you", "he", "she", "we", "they", "my", "your", "our", "their", "not", "no", "do", "does", "did", "have", "has", "had", "can", "could", "should", "would", "will", "as", "at", "by", "from", "so", "if", "than", "then", "there", "what", "who", "which", "how", "why", "when", "all", "any", "more", "most", "some", "just", "about", "into", "out", "up", "very", "own", "its", "it's", "don't", "isn't"])
 # frequent words of languages a CX debate also happens in; enough to tell them apart
-OTHER = frozenset("""le la les des du un une et est pas que qui dans pour sur avec ce cette
-sont être nous vous der die das und ist nicht ein eine mit für auf den dem sich auch wir
-ihr sie el los las y es en por con para una del que se lo como más pero sus o il di che
-è per non una sono della gli het een van en niet dat zijn voor met ook op""".split())
+OTHER = frozenset(["le", "la", "les", "des", "du", "un", "une", "et", "est", "pas", "que", "qui", "dans", "pour", "sur", "avec", "ce", "cette", "sont", "être", "nous", "vous", "der", "die", "das", "und", "ist", "nicht", "ein", "eine", "mit", "für", "auf", "den", "dem", "sich", "auch", "wir", "ihr", "sie", "el", "los", "las", "y", "es", "en", "por", "con", "para", "una", "del", "que", "se", "lo", "como", "más", "pero", "sus", "o", "il", "di", "che", "è", "per", "non", "una", "sono", "della", "gli", "het", "een", "van", "en", "niet", "dat", "zijn", "voor", "met", "ook", "op"])
 # scripts other than Latin: Cyrillic, Greek, Arabic, Hebrew, Devanagari, CJK, Hangul, Thai
 _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f"
                         r"\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")

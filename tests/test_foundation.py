@@ -25,7 +25,7 @@ MAGAZINE = DEMO_CORPUS_DIR / "crm_magazine_whos_responsible_for_cx.txt"
 BAD = Path(__file__).parent / "fixtures" / "plaintext" / "bad"
 
 
-def run(db: Path, *args: str) -> "CliRunner.Result":
+def run(db: Path, *args: str) -> CliRunner.Result:
     return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
 
 

@@ -7,7 +7,6 @@ tests/whosaid_score.py -v`` lists every miss."""
 from __future__ import annotations
 
 import pytest
-
 from whosaid_score import FIXTURES, Score, score_all
 
 

@@ -5,6 +5,7 @@ agreement between commenters, survey figures, and corrections to who is who."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_statements_have_offsets_one_speaker_and_never_overlap(seeds: Path) -> N
         by_parent.setdefault(s["document_id"] or s["comment_id"], []).append(s)
     for spans in by_parent.values():
         spans.sort(key=lambda s: s["start"])
-        assert all(a["end"] <= b["start"] for a, b in zip(spans, spans[1:]))
+        assert all(a["end"] <= b["start"] for a, b in pairwise(spans))
     kancha = [s["text"] for s in statements if s["speaker"] == "Kancha"]
     assert "I agree with Tim" in kancha
     assert all(s["speaker"] == comments[s["comment_id"]]["author"]
