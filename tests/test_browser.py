@@ -4,13 +4,14 @@ served by waitress on 127.0.0.1 from a real SQLite file: demo corpus plus hostil
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 from webhelpers import (
     BLOG_TITLE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     HOSTILE_TITLE,
     HOSTILE_WORD,
     MAGAZINE_TITLE,
@@ -20,9 +21,6 @@ from webhelpers import (
     make_app,
     running_server,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [
     pytest.mark.browser,

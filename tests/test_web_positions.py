@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from webhelpers import (
     BLOG_TITLE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     MAGAZINE_TITLE,
     PAYLOADS,
     add_hostile_document,
@@ -19,9 +20,6 @@ from webhelpers import (
     make_app,
     running_server,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+# Debian's Chromium, driven by Playwright (never `playwright install`)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
 BLOG_TITLE = "Who’s Leading Customer Experience Efforts?"
 MAGAZINE_TITLE = "Who's Responsible for the Customer Experience?"
 
