@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.demo_corpus import DEMO_CORPUS_DIR
 from kb.cli import cli
+from nlp.models import load_spacy
+from nlp.statements import attributed_statements, parse_texts
 
 BLOG = DEMO_CORPUS_DIR / "temkin_whos_leading_cx_efforts.txt"
 MAGAZINE = DEMO_CORPUS_DIR / "crm_magazine_whos_responsible_for_cx.txt"
@@ -168,3 +172,52 @@ def test_people_merge_and_split_survive_reanalysis(tmp_path: Path) -> None:
     assert people["Kancha"]["comments"] == 2 and people["Tim Sanchez"]["comments"] == 1
     bad = run(db, "people", "merge", "Nobody Here", "Kancha", ok=False)
     assert bad.exit_code == 1 and "no person with id or name 'Nobody Here'" in bad.output
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def _statements(text: str, author: str | None = "Ann Author") -> list:
+    parsed = parse_texts(load_spacy(), [text])[0]
+    statements, _people = attributed_statements(text, parsed, author)
+    spans = sorted((s.start, s.end) for s in statements)
+    assert all(0 <= a < b <= len(text) for a, b in spans)
+    assert all(x[1] <= y[0] for x, y in pairwise(spans)), spans
+    return statements
+
+
+def test_unbalanced_quotes_and_a_quote_to_the_end_never_invent_a_speaker() -> None:
+    text = ('The debate goes on. "Customer experience is an outcome, not a department, and '
+            'it will stay that way whatever the org chart says\n\nAnother paragraph '
+            'begins here without any closing mark at all and "runs on')
+    statements = _statements(text)
+    quotes = [s for s in statements if s.kind == "quote"]
+    assert quotes and all(s.speaker == "Ann Author" and s.flag for s in quotes)
+
+
+def test_names_that_are_common_words_are_not_speakers() -> None:
+    text = ('Will the CCO fix it? Hope is not a strategy. "Marketing cannot own the '
+            'experience on its own," says Rich Danvers, head of CX at Acme. Rich people '
+            'rarely call the contact centre.')
+    statements = _statements(text)
+    speakers = {s.speaker for s in statements}
+    assert "Rich Danvers" in speakers
+    assert not speakers & {"Will", "Hope", "Rich"}
+
+
+def test_a_comment_that_only_quotes_another_comment_stays_its_authors() -> None:
+    text = '"Everything is a function AND an outcome."'
+    parsed = parse_texts(load_spacy(), [text])[0]
+    statements, _ = attributed_statements(text, parsed, "Kancha", own_kind="comment",
+                                          known_people=["Tim Sanchez"], strict=True)
+    assert [(s.kind, s.speaker) for s in statements] == [("comment", "Kancha")]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([
+    '"', "“", "”", "‘", "’", "'", " says Temkin.", " Lopez said", ", he added", "\n\n",
+    "Customer experience is an outcome", " CX ", "[I]n retail", "Q: ", "A: ", "according to",
+    " Bruce Temkin, vice president at Forrester, ", ".", ",", " everyone's job ", "@mike_r",
+]), max_size=30))
+def test_any_mix_of_quote_marks_and_attributions_is_split_cleanly(parts: list[str]) -> None:
+    _statements("".join(parts))
