@@ -75,7 +75,8 @@ def ingest(ctx: click.Context, sources: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("table", type=click.Choice(["documents", "comments", "statements", "people",
                                             "labels", "sources", "label_archive",
-                                            "relations", "person_positions", "figures"]))
+                                            "relations", "person_positions", "figures",
+                                            "topics", "topic_assignments"]))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -484,6 +485,119 @@ def people_split(ctx: click.Context, person: str, name: str) -> None:
     _reaggregate(ctx, db)
     click.echo(f"{result['new']['name']} is now {result['new']['id']}, apart from "
                f"{result['from']['name']} ({result['from']['id']})", err=True)
+
+
+def _nr_topics(value: str) -> str | int:
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter("use auto or a number") from None
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--min-size", type=int, default=None,
+              help="Smallest topic (default: grows with the corpus).")
+@click.option("--nr-topics", default="auto", show_default=True,
+              help="auto, or how many topics to reduce to.")
+@click.option("--refit", is_flag=True, help="Fit again (ids of surviving topics are kept).")
+@click.pass_context
+def topics(ctx: click.Context, min_size: int | None, nr_topics: str, refit: bool) -> None:
+    """Fit topics if there are none (else place new statements) and print them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from kb.topics import list_topics
+    from nlp.topics import update_topics
+
+    db = _open(ctx)
+    try:
+        report = update_topics(db, refit=refit, min_size=min_size,
+                               nr_topics=_nr_topics(nr_topics), progress=_progress)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    if report["fitted"]:
+        click.echo("fitted {topics} topic(s) over {texts} statement(s) with {stages} in "
+                   "{seconds}s; new {new}, kept {kept}, merged {merged}, gone {gone}"
+                   .format(**{k: json.dumps(v) if isinstance(v, list) else v
+                              for k, v in report.items()}), err=True)
+    else:
+        click.echo(f"{report['assigned']} new statement(s) placed in existing topics", err=True)
+    for t in list_topics(db):
+        click.echo(f"{t['id']:>4}  {t['size']:>5}  {t['label']}")
+        click.echo(f"            keywords: {', '.join(t['keywords'])}")
+        for q in t["representative"]:
+            click.echo(f"            “{q['text'][:110]}” — {q['speaker'] or 'unknown'}")
+
+
+@topics.command("show")
+@click.argument("topic_id", type=int)
+@click.pass_context
+def topics_show(ctx: click.Context, topic_id: int) -> None:
+    """A topic with its positions per debate, periods, sources and people."""
+    from kb.topics import get_topic, positions_in_topic, topic_crossings
+
+    db = _open(ctx)
+    try:
+        topic = get_topic(db, topic_id)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{topic['id']}  {topic['label']}  ({topic['size']} statements)")
+    click.echo(f"keywords: {', '.join(topic['keywords'])}")
+    for debate, counts in positions_in_topic(db, topic_id).items():
+        total = sum(counts.values())
+        click.echo(f"{debate}: " + ", ".join(f"{k} {v} ({100 * v / total:.0f}%)"
+                                             for k, v in counts.items()))
+    for name, rows in topic_crossings(db, topic_id).items():
+        click.echo(f"{name.replace('_', ' ')}: " + ", ".join(
+            f"{next(iter(r.values()))} {r['n']}" for r in rows))
+
+
+@topics.command("rename")
+@click.argument("topic_id", type=int)
+@click.argument("label")
+@click.pass_context
+def topics_rename(ctx: click.Context, topic_id: int, label: str) -> None:
+    """Name a topic; the name stays while the topic survives refits."""
+    from kb.topics import rename_topic
+
+    try:
+        rename_topic(_open(ctx), topic_id, label)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"topic {topic_id} is now “{label}”", err=True)
+
+
+@topics.command("merge")
+@click.argument("from_id", type=int)
+@click.argument("into_id", type=int)
+@click.pass_context
+def topics_merge(ctx: click.Context, from_id: int, into_id: int) -> None:
+    """Fold topic FROM_ID into INTO_ID (replayed after refits)."""
+    from kb.topics import merge_topics
+
+    try:
+        moved = merge_topics(_open(ctx), from_id, into_id)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"topic {from_id} merged into {into_id}: {moved} statement(s) moved", err=True)
+
+
+@topics.command("move")
+@click.argument("statement_id")
+@click.argument("topic_id", type=int)
+@click.pass_context
+def topics_move(ctx: click.Context, statement_id: str, topic_id: int) -> None:
+    """Put a statement in a topic by hand (kept across refits)."""
+    from kb.topics import move_statement
+
+    try:
+        move_statement(_open(ctx), statement_id.removeprefix("statement:"), topic_id)
+    except CxkbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{statement_id} is now in topic {topic_id}", err=True)
 
 
 def main() -> None:

@@ -51,6 +51,19 @@ _QUERIES = {
                f.document_id, f.comment_id, s.text AS statement, f.start, f."end"
         FROM figures f LEFT JOIN statements s ON s.id = f.statement_id
         ORDER BY coalesce(f.document_id, f.comment_id), f.start""",
+    "topics": """
+        SELECT t.id, coalesce(t.custom_label, t.label) AS label,
+               (SELECT count(*) FROM topic_assignments a WHERE a.topic_id = t.id) AS size,
+               t.keywords,
+               (SELECT json_group_array(text) FROM (
+                   SELECT s.text FROM json_each(t.representative) AS j
+                   JOIN statements AS s ON s.id = j.value ORDER BY j.key)) AS representative,
+               t.label AS generated_label, t.status, t.merged_into, t.x, t.y
+        FROM topics t WHERE t.status = 'active' ORDER BY t.id = -1, size DESC, t.id""",
+    "topic_assignments": """
+        SELECT a.statement_id, a.topic_id, a.score, a.method, s.text, s.speaker
+        FROM topic_assignments a JOIN statements s ON s.id = a.statement_id
+        ORDER BY a.topic_id, a.score DESC""",
     "person_positions": """
         SELECT pp.person_id, p.name AS person, pp.document_id, d.title AS document,
                pp.debate, pp.label, pp.confidence, pp.method, pp.model_version
@@ -60,7 +73,8 @@ _QUERIES = {
     "label_archive": "SELECT * FROM label_archive ORDER BY archived_at, id",
 }
 TABLES = tuple(_QUERIES)
-_JSON_COLUMNS = {"extra", "aliases", "evidence", "target_snapshot"}
+_JSON_COLUMNS = {"extra", "aliases", "evidence", "target_snapshot", "keywords",
+                 "representative"}
 # tables whose evidence is the words themselves, not JSON
 _PLAIN_EVIDENCE = {"relations"}
 

@@ -242,7 +242,59 @@ def m003_positions(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions]
+def m004_topics(db: Database) -> None:
+    """Topics: cached embeddings, stable topic ids with labels and user edits, and which
+    statement belongs to which topic."""
+    db.executescript(
+        """
+        CREATE TABLE embeddings (
+            text_hash TEXT NOT NULL,           -- sha1 of the text embedded
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,              -- float32, little-endian
+            PRIMARY KEY (text_hash, model)
+        );
+        CREATE TABLE topics (
+            id INTEGER PRIMARY KEY,            -- stable across refits; -1 holds the outliers
+            label TEXT NOT NULL,               -- generated from the keywords
+            custom_label TEXT,                 -- a user's rename, kept across refits
+            keywords TEXT NOT NULL,            -- JSON list
+            representative TEXT NOT NULL,      -- JSON: statement ids, most typical first
+            size INTEGER NOT NULL,
+            status TEXT NOT NULL,              -- active | merged | gone
+            merged_into INTEGER,
+            centroid BLOB,                     -- float32 mean embedding
+            x REAL, y REAL,                    -- position on the topic map
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE topic_assignments (
+            statement_id TEXT PRIMARY KEY REFERENCES statements(id) ON DELETE CASCADE,
+            topic_id INTEGER NOT NULL,
+            score REAL,
+            method TEXT NOT NULL,              -- model | human (a user's move; kept on refit)
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX topic_assignments_topic ON topic_assignments(topic_id);
+        CREATE TABLE topic_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                -- fit | assign
+            at TEXT NOT NULL,
+            n_texts INTEGER NOT NULL,
+            params TEXT NOT NULL,              -- JSON
+            report TEXT NOT NULL               -- JSON: new, kept, merged, gone, seconds
+        );
+        CREATE TABLE topic_merges (            -- a user's merges, replayed after a refit
+            from_id INTEGER PRIMARY KEY,
+            into_id INTEGER NOT NULL,
+            at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
+                               m004_topics]
 
 
 def schema_version(db: Database) -> int:

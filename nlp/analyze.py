@@ -22,8 +22,11 @@ from nlp.statements import segment_knowledge_base
 
 def analyze(db: Database, *, debates: Sequence[str] = (), tier: str = "accurate",
             debates_dir: str | None = None, models_root: str | None = None,
-            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every analysis on what is not analysed yet; return counts per stage."""
+            progress: Callable[[str], None] | None = None,
+            with_topics: bool = True) -> dict[str, Any]:
+    """Run every analysis on what is not analysed yet; return counts per stage: statements,
+    relations, stance labels and positions per debate, and topics (fitted if there is no
+    topic model yet, else new statements are placed in the existing topics)."""
     start = time.perf_counter()
     report: dict[str, Any] = {"statements": segment_knowledge_base(db, progress=progress)}
     report["relations"] = extract_thread_relations(db)
@@ -39,5 +42,9 @@ def analyze(db: Database, *, debates: Sequence[str] = (), tier: str = "accurate"
         report["debates"][debate.name] = {"model": model.version,
                                           **analyse_debate(db, debate, model,
                                                            progress=progress)}
+    if with_topics and db.execute("SELECT count(*) FROM statements").fetchone()[0]:
+        from nlp.topics import update_topics
+
+        report["topics"] = update_topics(db, progress=progress)
     report["seconds"] = round(time.perf_counter() - start, 2)
     return report
