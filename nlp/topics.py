@@ -212,8 +212,10 @@ def _store(db: Database, rows: list[dict], vectors: np.ndarray, assigned: np.nda
 
     clusters = sorted(c for c in set(assigned.tolist()) if c != -1)
     centroids = {c: _normalise(vectors[assigned == c].mean(axis=0)) for c in clusters}
-    old = [r for r in db.query("SELECT id, centroid, custom_label FROM topics WHERE status ="
-                               " 'active' AND id != -1 AND centroid IS NOT NULL")]
+    # topics a person merged take part too, so their merge can be replayed on the refit
+    old = [r for r in db.query("SELECT id, centroid, custom_label FROM topics WHERE (status ="
+                               " 'active' OR id IN (SELECT from_id FROM topic_merges))"
+                               " AND id != -1 AND centroid IS NOT NULL")]
     mapping: dict[int, int] = {}
     kept, merged, gone = [], [], []
     if old and clusters:

@@ -43,12 +43,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.jinja_env.autoescape = True  # never turned off: every text we show is scraped
 
-    from kb.web import db, documents, positions, search, security
+    from kb.web import db, documents, positions, search, security, topics
 
     db.init_app(app)
     security.init_app(app)
     app.register_blueprint(documents.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(positions.bp)
+    app.register_blueprint(topics.bp)
     app.add_url_rule("/", endpoint="index", view_func=documents.index)
     return app
