@@ -19,7 +19,8 @@ import json
 import logging
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
@@ -259,7 +260,7 @@ def _store(db: Database, rows: list[dict], vectors: np.ndarray, assigned: np.nda
             words = keywords.get(c, [])
             record = {"id": mapping[c], "label": _unique_label(words, mapping[c], generic),
                       "keywords": json.dumps(words[:KEYWORDS]), "representative": json.dumps(best),
-                      "size": int(len(members)), "status": "active", "merged_into": None,
+                      "size": len(members), "status": "active", "merged_into": None,
                       "centroid": centroids[c].astype("<f4").tobytes(), "x": x, "y": y,
                       "updated_at": now}
             if db.execute("SELECT 1 FROM topics WHERE id = ?", [mapping[c]]).fetchone():
