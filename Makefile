@@ -36,6 +36,7 @@ test-slow: install-dev
 ## Throughput benchmarks (print figures beside baselines measured in the same run)
 bench: install-dev
 	$(BIN)/python bench/bench_classify.py
+	$(BIN)/python bench/topics.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

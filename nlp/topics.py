@@ -176,34 +176,50 @@ def _bertopic(docs: list[str], vectors: np.ndarray, n: int, *, min_size, nr_topi
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer
 
-    from nlp.models import load_embedder, offline
+    from nlp.models import offline
 
     offline()
     default_reducer, default_clusterer, stages = default_stages(n, min_size, nr_topics)
     if reducer is not None or clusterer is not None:
         stages = "custom stages"
     model = BERTopic(
-        embedding_model=embedder or load_embedder(),
+        embedding_model=embedder or _lazy_embedder(),
         umap_model=reducer or default_reducer,
         hdbscan_model=clusterer or default_clusterer,
         vectorizer_model=vectorizer or default_vectorizer(n),
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        ctfidf_model=ClassTfidfTransformer(),
         nr_topics=nr_topics if (nr_topics != "auto" or n >= SMALL_CORPUS) else None,
         calculate_probabilities=False, verbose=False)
     topics, _ = model.fit_transform(docs, embeddings=vectors)
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)  # it warns about our outlier step
     topics = np.array(topics)
     if (topics == -1).any() and (topics != -1).any():
         reduced = model.reduce_outliers(docs, list(topics), strategy="embeddings",
                                         embeddings=vectors, threshold=0.3)
         model.update_topics(docs, topics=reduced, vectorizer_model=vectorizer
                             or default_vectorizer(n),
-                            ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True))
+                            ctfidf_model=ClassTfidfTransformer())
         topics = np.array(reduced)
     keywords = {}
     for topic in set(topics.tolist()):
         words = model.get_topic(topic) or []
         keywords[topic] = [w for w, score in words if w and score > 0][:KEYWORDS * 2]
     return topics, keywords, stages
+
+
+def _lazy_embedder() -> Any:
+    """MiniLM for BERTopic, loaded only if BERTopic needs to embed something itself (every
+    statement's embedding is passed in, so a cached refit never loads the model)."""
+    from bertopic.backend import BaseEmbedder
+
+    class LazyMiniLM(BaseEmbedder):
+        def embed(self, documents, verbose: bool = False):
+            from nlp.models import load_embedder
+
+            return load_embedder().encode(list(documents), normalize_embeddings=True,
+                                          show_progress_bar=False)
+
+    return LazyMiniLM()
 
 
 def _store(db: Database, rows: list[dict], vectors: np.ndarray, assigned: np.ndarray,
