@@ -40,7 +40,8 @@ class BatchSummary:
         rate = self.rows / self.seconds if self.seconds else 0.0
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.labels.items()))
         return (f"{self.rows} row(s) read, {self.labelled} labelled, {self.failed} failed, "
-                f"{self.unsupported} unsupported in {self.seconds:.1f}s ({rate:,.0f} rows/s)"
+                f"{self.unsupported} unsupported in {self.seconds:.1f}s "
+                f"({rate:,.{0 if rate >= 10 else 1}f} rows/s)"
                 + (f"; {counts}" if counts else ""))
 
 
