@@ -9,11 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clihelpers import export, run
 from webhelpers import CHROMIUM, CHROMIUM_ARGS, make_app, running_server
 
 from ingest.demo_corpus import DEMO_CORPUS_DIR
-from kb.cli import cli
 from kb.db import open_db
 from kb.records import CommentRecord, DocumentRecord, SourceRecord
 from kb.store import store_source
@@ -22,17 +21,6 @@ from nlp.topics import SMALL_CORPUS, default_stages, fit_topics, make_label
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whosaid"
 
-
-def run(db: Path, *args: str, ok: bool = True):
-    result = CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
-
-
-def export(db: Path, table: str) -> list[dict]:
-    return [json.loads(line) for line in run(db, "export", table).stdout.splitlines()
-            if line.startswith("{")]
 
 
 @pytest.fixture(scope="module")

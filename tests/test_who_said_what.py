@@ -4,34 +4,21 @@ agreement between commenters, survey figures, and corrections to who is who."""
 
 from __future__ import annotations
 
-import json
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clihelpers import export, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.demo_corpus import DEMO_CORPUS_DIR
-from kb.cli import cli
 from nlp.models import load_spacy
 from nlp.statements import attributed_statements, parse_texts
 
 BLOG = DEMO_CORPUS_DIR / "temkin_whos_leading_cx_efforts.txt"
 MAGAZINE = DEMO_CORPUS_DIR / "crm_magazine_whos_responsible_for_cx.txt"
 
-
-def run(db: Path, *args: str, ok: bool = True):
-    result = CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
-
-
-def export(db: Path, table: str) -> list[dict]:
-    return [json.loads(line) for line in run(db, "export", table).stdout.splitlines()
-            if line.startswith("{")]
 
 
 @pytest.fixture(scope="module")
