@@ -31,7 +31,7 @@ def topic_map(topics: list[dict]) -> list[dict]:
         return []
     xs, ys = [t["x"] for t in placed], [t["y"] for t in placed]
     width, height = MAP_SIZE
-    pad = 50
+    pad = 90  # room for the largest circle and its label
     biggest = max(t["size"] for t in placed) or 1
 
     def scale(v: float, lo: float, hi: float, span: int) -> float:
