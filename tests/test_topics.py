@@ -177,7 +177,7 @@ def test_topic_pages_and_edits_in_the_browser_and_test_client(seeds: Path) -> No
         page.goto("/topics/")
         assert page.locator(".topic-map circle").count() == len(
             [t for t in topics if t["id"] != -1])
-        page.locator(".topic-map a").first.click()
+        page.locator(".topic-map circle").first.click()
         page.wait_for_url(re.compile(r".*/topics/\d+$"))
         page.fill("input[name=label]", "Renamed in the browser")
         page.click("text=Rename")
