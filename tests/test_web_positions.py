@@ -136,7 +136,7 @@ def test_overview_in_chromium_leads_to_the_quote_in_its_thread(analysed, tmp_pat
         assert bars.count() == 4
         shares = [float(v) for v in bars.evaluate_all("els => els.map(e => e.value)")]
         assert abs(sum(shares) - 1) < 0.01
-        link = page.locator("section#debate-outcome-function .quotes a").first
+        link = page.locator("section#debate-outcome-function .quotes a[href^='/documents/']").first
         target = link.get_attribute("href")
         link.click()
         page.wait_for_url(f"{base}{target}")
@@ -146,3 +146,20 @@ def test_overview_in_chromium_leads_to_the_quote_in_its_thread(analysed, tmp_pat
         assert page.locator("section#quoted li").count() >= 8
         assert not dialogs
         browser.close()
+
+
+def test_people_pages_show_positions_threads_quotes_and_agreement(client, analysed) -> None:
+    people = {p["name"]: p for p in client.get("/people.json").get_json()["people"]}
+    temkin = client.get(f"/people/{people['Bruce Temkin']['id']}.json").get_json()
+    assert temkin["description"] == "vice president and research director, Forrester"
+    assert {t["title"] for t in temkin["threads"]} >= {BLOG_TITLE, MAGAZINE_TITLE}
+    assert {q["kind"] for q in temkin["quotes"]} >= {"narration", "quote", "reported"}
+    eric = client.get(f"/people/{people['Eric Jacques']['id']}").get_data(as_text=True)
+    text = _text(eric)
+    assert "Agrees with Ray Brown" in text and "Disagrees with Tim Sanchez" in text
+    assert people["Eric Jacques"]["positions"]["outcome-function"] == "outcome"
+    assert client.get("/people/no-such-person").status_code == 404
+    listing = client.get("/people/").get_data(as_text=True)
+    assert all(payload not in listing for payload in PAYLOADS)
+    overview = client.get("/").get_data(as_text=True)
+    assert f'href="/people/{people["Eric Jacques"]["id"]}"' in overview

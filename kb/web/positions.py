@@ -28,7 +28,7 @@ def debates_overview() -> list[dict[str, Any]]:
         for label in labels:
             quotes = list(db.query(
                 """
-                SELECT s.id, s.text, s.speaker, e.confidence, e.method,
+                SELECT s.id, s.text, s.speaker, s.speaker_person_id, e.confidence, e.method,
                        coalesce(s.document_id, c.document_id) AS document_id,
                        d.title AS document_title, s.comment_id
                 FROM effective_labels AS e JOIN statements AS s ON s.id = e.target_id
@@ -85,7 +85,8 @@ def thread_positions(document_id: str, comment_ids: list[str]) -> dict[str, Any]
         [document_id]))
     quotes = list(db.query(
         """
-        SELECT s.id, s.kind, s.speaker, s.flag, s.text, p.description AS speaker_about,
+        SELECT s.id, s.kind, s.speaker, s.speaker_person_id, s.flag, s.text,
+               p.description AS speaker_about,
                (SELECT json_group_object(e.debate, e.label) FROM effective_labels e
                  WHERE e.target_type = 'statement' AND e.target_id = s.id) AS positions
         FROM statements s LEFT JOIN people p ON p.id = s.speaker_person_id
