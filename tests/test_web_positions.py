@@ -163,3 +163,48 @@ def test_people_pages_show_positions_threads_quotes_and_agreement(client, analys
     assert all(payload not in listing for payload in PAYLOADS)
     overview = client.get("/").get_data(as_text=True)
     assert f'href="/people/{people["Eric Jacques"]["id"]}"' in overview
+
+
+def test_position_listing_filters_facets_and_exports_what_it_shows(client, analysed) -> None:
+    import csv
+    import io
+
+    everything = client.get("/positions.json?debate=outcome-function").get_json()
+    labels = {f["value"]: f["n"] for f in everything["facets"]["label"]}
+    assert sum(labels.values()) == everything["total"] > 50
+    chosen = client.get("/positions.json?debate=outcome-function&label=outcome"
+                        "&sort=least-certain").get_json()
+    assert chosen["total"] == labels["outcome"]
+    assert {r["label"] for r in chosen["rows"]} == {"outcome"}
+    confidences = [r["confidence"] for r in chosen["rows"]]
+    assert confidences == sorted(confidences)
+    # the label facet still counts every label, as if the filter were not chosen
+    assert {f["value"]: f["n"] for f in chosen["facets"]["label"]} == labels
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        "/positions.csv?debate=outcome-function&label=outcome").get_data(as_text=True))))
+    assert len(rows) == labels["outcome"] and {r["label"] for r in rows} == {"outcome"}
+    assert {"text", "speaker", "confidence", "document_title"} <= set(rows[0])
+    sure = client.get("/positions.json?debate=outcome-function&min_confidence=0.9").get_json()
+    assert all(r["confidence"] >= 0.9 for r in sure["rows"])
+    for bad in ("min_confidence=x", "page=-3", "sort=drop", "q=%27%3B--"):
+        assert client.get(f"/positions/?{bad}").status_code == 200
+    html = client.get("/positions/?q=onerror").get_data(as_text=True)
+    assert all(payload not in html for payload in PAYLOADS)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed")
+def test_filter_positions_by_a_facet_in_chromium(analysed) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with running_server(make_app(analysed[0])) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(base_url=base)
+        page.goto("/positions/?debate=outcome-function")
+        page.locator(".facet-group", has_text="label").get_by_role("link", name="both").click()
+        page.wait_for_url(re.compile(r".*label=both.*"))
+        badges = page.locator("table.listing .badge.label").all_inner_texts()
+        assert badges and set(badges) == {"both"}
+        assert page.locator("p.meta", has_text="labelled statement").inner_text().startswith(
+            str(len(badges)))
+        browser.close()

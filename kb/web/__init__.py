@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.jinja_env.autoescape = True  # never turned off: every text we show is scraped
 
-    from kb.web import db, documents, people, positions, search, security, topics
+    from kb.web import db, documents, listing, people, positions, search, security, topics
 
     db.init_app(app)
     security.init_app(app)
@@ -52,5 +52,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(positions.bp)
     app.register_blueprint(topics.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(listing.bp)
     app.add_url_rule("/", endpoint="index", view_func=documents.index)
     return app
