@@ -19,7 +19,7 @@ from pathlib import Path
 from nlp.batch import classify_file
 from nlp.debate import load_debate
 from nlp.model_store import get_model
-from nlp.stance import _embed
+from nlp.models import encode
 from nlp.textprep import clean_text
 
 
@@ -61,7 +61,7 @@ def main() -> None:
     accurate.predict(small, evidence="none")
     accurate_s = time.perf_counter() - start
     start = time.perf_counter()
-    _embed(small)
+    encode(small)
     encoder = time.perf_counter() - start
 
     print(f"debate {args.debate}; fast model {fast.version}; accurate model {accurate.version}")

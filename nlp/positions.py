@@ -42,9 +42,11 @@ def needs_context(text: str) -> bool:
     return bool(_LEANS_ON_CONTEXT.match(text)) or len(text.split()) < 6
 
 
-def _context(parent_text: str, start: int) -> str | None:
-    before = parent_text[max(0, start - CONTEXT_CHARS):start].strip()
-    return before or None
+def statement_context(text: str, parent_text: str, start: int) -> str | None:
+    """What a statement is read with: the text before it, when it leans on it."""
+    if not needs_context(text):
+        return None
+    return parent_text[max(0, start - CONTEXT_CHARS):start].strip() or None
 
 
 def classify_statements(db: Database, debate: Debate, model: StanceModel, *,
@@ -63,8 +65,7 @@ def classify_statements(db: Database, debate: Debate, model: StanceModel, *,
         """, [debate.name, model.version]))
     for offset in range(0, len(rows), BATCH):
         batch = rows[offset:offset + BATCH]
-        contexts = [_context(r["parent_text"], r["start"]) if needs_context(r["text"]) else None
-                    for r in batch]
+        contexts = [statement_context(r["text"], r["parent_text"], r["start"]) for r in batch]
         predictions = model.predict([r["text"] for r in batch], contexts, evidence="cues")
         with db.conn:
             for row, p in zip(batch, predictions):
@@ -231,11 +232,3 @@ def analyse_debate(db: Database, debate: Debate, model: StanceModel, *,
     return {"statements_labelled": labelled,
             **aggregate_positions(db, debate, model.version)}
 
-
-def position_counts(db: Database, debate: str) -> dict[str, dict[str, int]]:
-    """How many statements, comments, documents and people hold each position."""
-    out: dict[str, dict[str, int]] = {}
-    for r in db.query("SELECT target_type, label, count(*) AS n FROM effective_labels"
-                      " WHERE debate = ? GROUP BY target_type, label", [debate]):
-        out.setdefault(r["target_type"], {})[r["label"]] = r["n"]
-    return out

@@ -16,7 +16,7 @@ from kb.errors import CxkbError, NotFound
 from kb.labels import TARGET_TYPES, record_human_label, undo_human_label
 from kb.settings import get_setting
 from nlp.debate import Debate, Example
-from nlp.positions import CONTEXT_CHARS, needs_context
+from nlp.positions import statement_context
 
 TABLES = {"statement": "statements", "comment": "comments", "document": "documents",
           "person": "people"}
@@ -115,11 +115,9 @@ def human_examples(db: Database, debate: Debate) -> list[Example]:
         WHERE l.target_type = 'statement' AND l.debate = ? AND l.method = 'human'
         ORDER BY l.target_id
         """, [debate.name]):
-        context = None
-        if needs_context(r["text"]):
-            context = r["parent"][max(0, r["start"] - CONTEXT_CHARS):r["start"]].strip() or None
         out.append(Example(id=f"human:{r['target_id']}", text=r["text"], label=r["label"],
-                           context=context, origin="human"))
+                           context=statement_context(r["text"], r["parent"], r["start"]),
+                           origin="human"))
     return out
 
 

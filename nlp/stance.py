@@ -26,6 +26,7 @@ from scipy import sparse
 
 from nlp.cues import CueMatcher
 from nlp.debate import Debate, Example
+from nlp.models import encode
 from nlp.textprep import clean_text, for_features, has_words, is_english
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,6 @@ class Prediction:
     scores: dict[str, float]
     status: str = "ok"
     evidence: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "confidence": round(self.confidence, 4),
-                "scores": {k: round(v, 4) for k, v in self.scores.items()},
-                "status": self.status, "evidence": self.evidence}
 
 
 class _SparseFeatures:
@@ -93,22 +89,13 @@ class _SparseFeatures:
         ], format="csr")
 
 
-def _embed(texts: Sequence[str]) -> np.ndarray:
-    from nlp.models import load_embedder
-
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    return load_embedder().encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False)
-
-
 def _embed_pairs(texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
     """Embeddings of each text beside its context's (zeros where there is none)."""
-    text_vectors = _embed(texts)
+    text_vectors = encode(texts)
     has = [i for i, c in enumerate(contexts) if c]
     context_vectors = np.zeros_like(text_vectors)
     if has:
-        context_vectors[has] = _embed([contexts[i] for i in has])
+        context_vectors[has] = encode([contexts[i] for i in has])
     return np.hstack([text_vectors, CONTEXT_WEIGHT * context_vectors])
 
 
@@ -298,7 +285,7 @@ class StanceModel:
         if k <= 0 or self.example_vectors is None:
             return [[] for _ in texts]
         if isinstance(self.example_vectors, np.ndarray):
-            query = dense[:, :384] if dense is not None else _embed(texts)
+            query = dense[:, :384] if dense is not None else encode(texts)
             sims = query @ self.example_vectors.T
         else:
             sims = (self.features.word.transform(texts) @ self.example_vectors.T).toarray()

@@ -74,11 +74,6 @@ def parse_texts(nlp: Any, texts: Iterable[str]) -> list[Parsed]:
     return out
 
 
-def split_statements(nlp: Any, texts: Iterable[str]) -> list[list[tuple[int, int]]]:
-    """Character spans of the statements of each text (sentences, short ones merged)."""
-    return [p.sentences for p in parse_texts(nlp, texts)]
-
-
 def _outside(a: int, b: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
     pieces, cursor = [], a
     for x, y in sorted(taken):

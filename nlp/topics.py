@@ -214,10 +214,9 @@ def _lazy_embedder() -> Any:
 
     class LazyMiniLM(BaseEmbedder):
         def embed(self, documents, verbose: bool = False):
-            from nlp.models import load_embedder
+            from nlp.models import encode
 
-            return load_embedder().encode(list(documents), normalize_embeddings=True,
-                                          show_progress_bar=False)
+            return encode(list(documents))
 
     return LazyMiniLM()
 
