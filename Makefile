@@ -37,6 +37,7 @@ test-slow: install-dev
 bench: install-dev
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/topics.py
+	$(BIN)/python bench/stance_seeds.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
