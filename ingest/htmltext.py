@@ -1,0 +1,94 @@
+"""HTML fragments → plain text with paragraphs, for comment bodies, feed items and exports.
+
+Scripts, styles, forms and hidden elements are dropped; block elements become line breaks,
+paragraphs blank lines; ``<br>`` a line break; entities are decoded; runs of spaces are
+collapsed. Quoted text (``<blockquote>``) is kept, prefixed with ``> `` so a reader (and
+the relation finder) can tell it from the writer's own words.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+from lxml import etree
+
+_DROP = {"script", "style", "noscript", "template", "form", "button", "select", "textarea",
+         "input", "svg", "iframe", "object", "embed", "head", "nav"}
+_BLOCK = {"p", "div", "section", "article", "header", "footer", "aside", "main", "ul", "ol",
+          "li", "dl", "dt", "dd", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
+          "figure", "figcaption", "address", "hr", "blockquote"}
+_PARAGRAPH = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul",
+              "ol", "figure", "hr"}
+_NUL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def parse_fragment(html: str) -> lxml.html.HtmlElement:
+    """A tolerant parse of a fragment (or a whole page) into one element."""
+    html = _NUL.sub("", html)
+    if not html.strip():
+        return lxml.html.fromstring("<div></div>")
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return lxml.html.fromstring(f"<div>{html}</div>")
+
+
+def html_to_text(html: str | lxml.html.HtmlElement) -> str:
+    """The readable text of an HTML fragment or element, with paragraph breaks."""
+    element = parse_fragment(html) if isinstance(html, str) else html
+    parts: list[str] = []
+    _walk(element, parts, quote=False)
+    return _tidy("".join(parts))
+
+
+def _hidden(element: etree._Element) -> bool:
+    style = (element.get("style") or "").replace(" ", "").lower()
+    return (element.get("hidden") is not None or "display:none" in style
+            or element.get("aria-hidden") == "true")
+
+
+def _walk(element: etree._Element, parts: list[str], *, quote: bool) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    tag = tag.lower()
+    if tag in _DROP or not isinstance(element.tag, str) or _hidden(element):
+        if element.tail:
+            parts.append(element.tail)
+        return
+    is_quote = tag == "blockquote"
+    if tag in _BLOCK:
+        parts.append("\n\n" if tag in _PARAGRAPH else "\n")
+    if is_quote:
+        parts.append("\x01")  # start-of-quote marker, turned into "> " prefixes by _tidy
+    if tag == "br":
+        parts.append("\n")
+    elif tag == "img" and element.get("alt"):
+        parts.append(element.get("alt"))
+    if element.text:
+        parts.append(element.text)
+    for child in element:
+        _walk(child, parts, quote=quote or is_quote)
+    if is_quote:
+        parts.append("\x02")
+    if tag in _BLOCK:
+        parts.append("\n\n" if tag in _PARAGRAPH else "\n")
+    if element.tail:
+        parts.append(element.tail)
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\xa0", " ").replace("\u200b", "")
+    lines: list[str] = []
+    depth = 0
+    for raw in re.split(r"\n", text):
+        opened = raw.count("\x01")
+        closed = raw.count("\x02")
+        line = re.sub(r"[ \t\r\f\v]+", " ", raw.replace("\x01", "").replace("\x02", "")).strip()
+        prefix_depth = depth + opened
+        depth = max(depth + opened - closed, 0)
+        if line and prefix_depth:
+            line = "> " * prefix_depth + line
+        lines.append(line)
+    out = "\n".join(lines)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return out.strip()
