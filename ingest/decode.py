@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 from ingest.errors import DecodeError
@@ -85,3 +86,50 @@ def _clean(text: str) -> str:
     if _control_ratio(text) > 0.01:
         raise DecodeError("binary file (mostly control characters), not text")
     return text
+
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a page declares in a ``<meta>`` tag within its first 4 KB, if any."""
+    match = _META_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "replace").lower()
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(data: bytes, *, http_charset: str | None = None) -> tuple[str, str]:
+    """Bytes of a page → ``(text, encoding)``: byte-order mark, then the HTTP header's
+    charset, then the page's ``<meta charset>``, then UTF-8, then detection. A declared
+    charset the bytes do not fit is ignored (pages often lie). Stray NUL bytes, which
+    browsers drop, are dropped; a page made of them is refused as binary."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise DecodeError(f"binary file ({what}), not a web page")
+    if b"\x00" in data[:8192] and not data.startswith(tuple(b for b, _ in _BOMS)):
+        nuls = data.count(b"\x00")
+        if nuls > len(data) * 0.01:
+            raise DecodeError(f"binary file ({nuls:,} NUL bytes), not a web page")
+        data = data.replace(b"\x00", b"")
+    if data.startswith(tuple(b for b, _ in _BOMS)):
+        return decode_text(data)
+    for declared in (http_charset, declared_charset(data)):
+        if not declared:
+            continue
+        try:
+            codec = codecs.lookup(declared).name
+        except LookupError:
+            continue
+        if codec in ("latin-1", "iso8859-1", "ascii"):
+            codec = "cp1252"  # what browsers do with these labels
+        try:
+            return _nonblank(_clean(data.decode(codec))), codec
+        except UnicodeDecodeError:
+            continue
+    return decode_text(data)

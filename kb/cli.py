@@ -66,20 +66,65 @@ def cli(ctx: click.Context, db_path: str | None, debates_dir: str | None,
 
 
 @cli.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
+@click.option("--url", "url", default=None, metavar="URL",
+              help="The original address of the one saved file being ingested.")
+@click.option("--urls", "urls_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="A file of URLs (or paths), one per line; # starts a comment.")
+@click.option("--format", "fmt", default=None,
+              type=click.Choice(["html", "text", "feed", "wxr", "disqus", "wp-json"]),
+              help="Read every source in this format instead of detecting it.")
+@click.option("--allow-private", is_flag=True,
+              help="Let URLs reach loopback, private and link-local addresses.")
+@click.option("--offline", is_flag=True,
+              help="Re-read URLs from the responses kept at their last fetch; no network.")
 @click.pass_context
-def ingest(ctx: click.Context, sources: tuple[str, ...]) -> None:
-    """Ingest files, directories (recursively) or - for stdin.
+def ingest(ctx: click.Context, sources: tuple[str, ...], url: str | None,
+           urls_file, fmt: str | None, allow_private: bool, offline: bool) -> None:
+    """Ingest URLs, files (web pages, text copies, feeds, WordPress and Disqus exports,
+    WordPress REST comment dumps), directories (recursively) or - for stdin.
 
-    Prints one summary line; exits 1 if any source failed (the others are stored).
+    A URL is fetched politely (robots.txt, one request at a time per site) with its
+    further comment pages and its REST comments or comment feed. Prints one line per
+    source while it runs and a summary; exits 1 if any source failed (the others are
+    stored).
     """
     from ingest.pipeline import ingest as run_ingest
 
+    inputs = list(sources)
+    if urls_file is not None:
+        inputs += [line.strip() for line in urls_file
+                   if line.strip() and not line.lstrip().startswith("#")]
+    if not inputs:
+        raise click.UsageError("give at least one source, or --urls FILE")
     db = _open(ctx)
-    report = run_ingest(db, sources, stdin=sys.stdin.buffer)
+    fetcher = None
+    if offline:
+        from ingest.fetch_cache import CacheOnlyFetcher
+
+        fetcher = CacheOnlyFetcher(db)
+    report = run_ingest(db, inputs, stdin=sys.stdin.buffer, url=url, fmt=fmt,
+                        fetcher=fetcher, allow_private=allow_private,
+                        progress=_ingest_progress if len(inputs) > 1 or fetcher or any(
+                            "://" in i for i in inputs) else None)
     click.echo(report.summary(), err=True)
     if report.failures:
         ctx.exit(1)
+
+
+def _ingest_progress(done: int, total: int | None, outcome) -> None:
+    """One line per source on stderr: where the batch is and what the source gave."""
+    where = f"[{done}/{total}]" if total else f"[{done}]"
+    if outcome.ok:
+        c = outcome.counts
+        what = (f"{outcome.documents} document(s), comments {c.comments_added} added, "
+                f"{c.comments_updated} updated, {c.comments_unchanged} unchanged")
+        if c.comments_missing:
+            what += f", {c.comments_missing} missing"
+        notes = "".join(f"\n    {note}" for note in outcome.notes)
+        click.echo(f"{where} {outcome.locator}: {what}{notes}", err=True)
+    else:
+        click.echo(f"{where} {outcome.locator}: FAILED: {outcome.error}", err=True)
 
 
 @cli.command()

@@ -17,13 +17,13 @@ _QUERIES = {
         SELECT id, source_id, url, site, title, author, author_person_id, author_role,
                published, published_text, body, declared_comment_count,
                (SELECT count(*) FROM comments c WHERE c.document_id = d.id
-                  AND c.kind = 'comment') AS comment_count,
+                  AND c.kind = 'comment' AND c.missing_since IS NULL) AS comment_count,
                extra, created_at, updated_at
         FROM documents d ORDER BY published IS NULL, published, title, id""",
     "comments": """
         SELECT c.id, c.document_id, c.parent_id, c.position, c.depth, c.author, c.author_url,
                c.author_person_id, c.posted_at, c.posted_at_text, c.kind, c.text,
-               c.external_id, c.permalink, c.created_at, c.updated_at
+               c.external_id, c.permalink, c.missing_since, c.created_at, c.updated_at
         FROM comments c JOIN documents d ON d.id = c.document_id
         ORDER BY d.published IS NULL, d.published, d.title, d.id, c.position""",
     "statements": """

@@ -293,8 +293,33 @@ def m004_topics(db: Database) -> None:
     )
 
 
+def m005_web_sources(db: Database) -> None:
+    """Web ingest: comments that vanished from their page are kept and marked, and every
+    fetched response is kept so extraction can run again without the network."""
+    db.executescript(
+        """
+        ALTER TABLE comments ADD COLUMN missing_since TEXT;  -- gone from the source since
+        ALTER TABLE sources ADD COLUMN url TEXT;             -- the page's address, if any
+        CREATE TABLE fetched (
+            url TEXT PRIMARY KEY,              -- as requested
+            final_url TEXT NOT NULL,           -- after redirects
+            status INTEGER NOT NULL,
+            content_type TEXT,
+            charset TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            headers TEXT NOT NULL,             -- JSON, lower-case names
+            redirects TEXT NOT NULL,           -- JSON list of hops
+            body BLOB NOT NULL,                -- zlib-compressed raw body
+            size INTEGER NOT NULL,             -- uncompressed bytes
+            fetched_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
-                               m004_topics]
+                               m004_topics, m005_web_sources]
 
 
 def schema_version(db: Database) -> int:

@@ -43,6 +43,10 @@ class DocumentRecord:
     declared_comment_count: int | None = None
     comments: list[CommentRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # False when the source holds some of the thread or none of it (a feed of posts, a
+    # comment feed, one page of REST comments): its comments are added to what is stored
+    # and fill gaps, and comments it lacks are not marked missing
+    thread_complete: bool = True
 
     def __post_init__(self) -> None:
         for i, comment in enumerate(self.comments):
@@ -61,3 +65,4 @@ class SourceRecord:
     content_hash: str
     parser: str | None = None
     encoding: str | None = None
+    url: str | None = None  # the address it came from: fetched, or given for a saved file

@@ -50,7 +50,20 @@ SETTINGS: tuple[Setting, ...] = (
         "max_source_bytes",
         "CXKB_MAX_SOURCE_BYTES",
         str(20 * 1024 * 1024),
-        "Largest file `cxkb ingest` reads; bigger files are reported and skipped.",
+        "Largest file `cxkb ingest` reads or page it fetches (after decompression); "
+        "bigger ones are reported and skipped.",
+    ),
+    Setting(
+        "fetch_delay",
+        "CXKB_FETCH_DELAY",
+        "1.0",
+        "Seconds between two requests to the same site (a robots.txt Crawl-delay raises it).",
+    ),
+    Setting(
+        "fetch_timeout",
+        "CXKB_FETCH_TIMEOUT",
+        "60",
+        "Seconds one request may take in all, however slowly the server sends.",
     ),
 )
 

@@ -1,8 +1,10 @@
 """Writing ingested records into the knowledge base with stable ids.
 
 Ingesting the same source twice changes nothing; ingesting a changed source updates its
-rows in place (an edited comment keeps its id and its labels). Rows that disappear from
-a source are removed with their statements, and every label on them is archived first.
+rows in place (an edited comment keeps its id and its labels). A comment that disappears
+from its page is kept and marked missing (``missing_since``), with its statements and
+labels, and unmarked if it comes back. A document that disappears from a multi-document
+source (an export) is removed with its statements, and every label on it is archived first.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class StoreCounts:
     comments_updated: int = 0
     comments_unchanged: int = 0
     comments_removed: int = 0
+    comments_missing: int = 0
     labels_archived: int = 0
 
     def __iadd__(self, other: StoreCounts) -> Self:
@@ -117,7 +120,7 @@ def store_source(
         db["sources"].upsert({
             "id": source_id, "locator": source.locator, "kind": source.kind,
             "parser": source.parser, "content_hash": source.content_hash,
-            "encoding": source.encoding, "status": "ok", "error": None,
+            "encoding": source.encoding, "status": "ok", "error": None, "url": source.url,
             "first_ingested_at": existing_source["first_ingested_at"] if existing_source else now,
             "last_ingested_at": now,
         }, pk="id")
@@ -157,12 +160,73 @@ def _store_document(
         db["documents"].insert({"id": document_id, **row, "created_at": now, "updated_at": now})
         counts.documents_added += 1
     else:
+        if not document.thread_complete or document.extra.get("body_missing"):
+            row = _fill_gaps(old, row, document)
         if _changed(old, row):
             db["documents"].update(document_id, {**row, "updated_at": now})
             counts.documents_updated += 1
         else:
             counts.documents_unchanged += 1
-    counts += _store_comments(db, document_id, document.comments, now)
+    if document.thread_complete:
+        counts += _store_comments(db, document_id, document.comments, now)
+    else:
+        counts += _add_comments(db, document_id, document.comments, now)
+    return counts
+
+
+def _fill_gaps(old: dict[str, Any], row: dict[str, Any], document: DocumentRecord) -> dict:
+    """A partial source (a feed, a comment feed) adds what the stored document lacks and
+    changes nothing else; the document stays with the source that holds its thread."""
+    merged = {key: (old[key] if old.get(key) not in (None, "") else value)
+              for key, value in row.items()}
+    extra = json.loads(old["extra"]) if old.get("extra") else {}
+    extra.update({k: v for k, v in document.extra.items() if k not in extra})
+    if merged["body"]:
+        extra.pop("body_missing", None)
+    merged["extra"] = json.dumps(extra, sort_keys=True) if extra else None
+    return merged
+
+
+def _add_comments(
+    db: Database, document_id: str, comments: list[CommentRecord], now: str
+) -> StoreCounts:
+    """Comments from a partial source: new ones are added after the stored thread, known
+    ones only gain what they lacked (never their parent, place or text)."""
+    counts = StoreCounts()
+    old_rows = {row["id"]: row for row in db.query(
+        "SELECT * FROM comments WHERE document_id = ?", [document_id])}
+    ids = _match_edited(comments, comment_ids_for(document_id, comments), old_rows)
+    position = max((row["position"] for row in old_rows.values()), default=0)
+    depths: dict[str, int] = {cid: row["depth"] for cid, row in old_rows.items()}
+    for comment, comment_id in zip(comments, ids):
+        parent_id = ids[comment.parent] if comment.parent is not None else None
+        old = old_rows.get(comment_id)
+        if old is None:
+            position += 1
+            depth = depths.get(parent_id, -1) + 1 if parent_id else 0
+            depths[comment_id] = depth
+            db["comments"].insert({
+                "id": comment_id, "document_id": document_id, "parent_id": parent_id,
+                "position": position, "depth": depth, "author": comment.author,
+                "author_url": comment.author_url,
+                "author_person_id": ensure_person(db, comment.author,
+                                                  handle=comment.author_handle),
+                "posted_at": comment.posted_at, "posted_at_text": comment.posted_at_text,
+                "text": comment.text, "external_id": comment.external_id,
+                "permalink": comment.permalink, "kind": comment.kind,
+                "created_at": now, "updated_at": now,
+            })
+            counts.comments_added += 1
+            continue
+        gaps = {key: value for key, value in {
+            "author_url": comment.author_url, "posted_at": comment.posted_at,
+            "posted_at_text": comment.posted_at_text, "external_id": comment.external_id,
+            "permalink": comment.permalink}.items() if value and not old.get(key)}
+        if gaps:
+            db["comments"].update(comment_id, {**gaps, "updated_at": now})
+            counts.comments_updated += 1
+        else:
+            counts.comments_unchanged += 1
     return counts
 
 
@@ -184,7 +248,7 @@ def _store_comments(
             "author_person_id": ensure_person(db, comment.author, handle=comment.author_handle),
             "posted_at": comment.posted_at, "posted_at_text": comment.posted_at_text,
             "text": comment.text, "external_id": comment.external_id,
-            "permalink": comment.permalink, "kind": comment.kind,
+            "permalink": comment.permalink, "kind": comment.kind, "missing_since": None,
         }
         old = old_rows.get(comment_id)
         if old is None:
@@ -196,10 +260,15 @@ def _store_comments(
             counts.comments_updated += 1
         else:
             counts.comments_unchanged += 1
-    gone = [cid for cid in old_rows if cid not in set(ids)]
+    kept = set(ids)
+    gone = [cid for cid, row in old_rows.items()
+            if cid not in kept and row.get("missing_since") is None]
     if gone:
-        counts.labels_archived += remove_comments(db, gone, reason="gone from its source")
-        counts.comments_removed += len(gone)
+        # kept, with their statements and labels: a page that drops a comment (moderation,
+        # a broken page, pagination) must not take an analyst's work with it
+        db.execute("UPDATE comments SET missing_since = ? "
+                   "WHERE id IN (SELECT value FROM json_each(?))", [now, json.dumps(gone)])
+        counts.comments_missing += len(gone)
     return counts
 
 

@@ -1,0 +1,247 @@
+"""A web page (bytes or text) → one ``DocumentRecord``: the article and its comment thread.
+
+The thread comes from markup rules (``comment_markup``) or schema.org JSON-LD
+(``structured``), whichever finds more; the comment section is cut out of the page before
+trafilatura reads the article, so no comment can leak into the body. Title, author, date,
+site and canonical URL come from JSON-LD, then OpenGraph and ``<meta>``, then trafilatura
+(which dates pages with htmldate).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from ingest.comment_markup import (
+    Thread,
+    best_thread,
+    find_threads,
+    iso_from_machine,
+    load_rules,
+    remove_keeping_tail,
+)
+from ingest.dates import to_iso
+from ingest.decode import decode_html
+from ingest.errors import ExtractionError
+from ingest.structured import StructuredData, read_structured
+from kb.records import DocumentRecord
+
+log = logging.getLogger(__name__)
+
+PARSER_NAME = "html-1"
+_COUNT = re.compile(
+    r"(\d[\d,.]*)\s+(?:responses?|comments?|thoughts?|replies|reactions?|commentaires?"
+    r"|kommentare?|réponses?|antworten|reacties|comentarios)\b|"
+    r"(?:comments?|kommentare|commentaires)\s*\((\d+)\)",
+    re.IGNORECASE)
+_SECTION_CUT = """#respond, .comment-respond, #comments, .comments-area, #comments-block,
+  .comment-form, form.comment-form, #commentform, .wp-block-comments, .comments,
+  #disqus_thread, .comment-list, .commentlist, #comment-holder, #commentaires, #kommentare"""
+
+
+def looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:1000].lower()
+    return head.startswith(("<!doctype html", "<html")) or (
+        "<head" in head or "<body" in head or "<div" in head or "<article" in head)
+
+
+def extract_page(data: bytes | str, *, url: str | None = None,
+                 http_charset: str | None = None) -> tuple[DocumentRecord, str]:
+    """The page's article and thread, and the encoding it was read in.
+
+    Raises ``ExtractionError`` when the page holds no article and no comments."""
+    if isinstance(data, bytes):
+        text, encoding = decode_html(data, http_charset=http_charset)
+    else:
+        text, encoding = data, "unicode"
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as error:
+        raise ExtractionError(f"not readable as HTML: {error}") from error
+    _drop_invisible(root)
+    base_url = _canonical(root, url) or url
+    structured = read_structured(root)
+    thread = best_thread(find_threads(root, base_url=base_url))
+    comments = thread.comments if thread else []
+    rule = thread.rule if thread else None
+    if len(structured.comments) > len(comments):
+        comments, rule = structured.comments, "json-ld"
+        thread = None
+    title = _title(root, structured, thread)
+    if thread is not None and thread.article is not None:
+        body = thread.article.text
+        author = thread.article.author
+        published_text, published = thread.article.posted_at_text, thread.article.posted_at
+    else:
+        body, author, published_text, published = _article(root, text, structured, thread,
+                                                            base_url, title)
+    if not title and not body and not comments:
+        raise ExtractionError("no article and no comments found in the page")
+    if not title:
+        title = (body or comments[0].text).split("\n", 1)[0][:120]
+    document = DocumentRecord(
+        title=title, body=body or "", url=base_url, site=_site(root, structured, base_url),
+        author=author, published=published, published_text=published_text,
+        declared_comment_count=_declared_count(root, structured), comments=comments,
+        extra={"comment_markup": rule} if rule else {},
+    )
+    if not body:
+        document.extra["body_missing"] = True
+    return document, encoding
+
+
+def _drop_invisible(root: lxml.html.HtmlElement) -> None:
+    for el in root.xpath("//script[not(@type='application/ld+json')]|//style|//noscript"
+                         "|//template|//iframe|//comment()"):
+        remove_keeping_tail(el)
+
+
+def _meta(root: lxml.html.HtmlElement, *names: str) -> str | None:
+    for name in names:
+        for el in root.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]", n=name):
+            value = (el.get("content") or "").strip()
+            if value:
+                return " ".join(value.split())
+    return None
+
+
+def _canonical(root: lxml.html.HtmlElement, url: str | None) -> str | None:
+    for href in root.xpath("//link[@rel='canonical']/@href") + [_meta(root, "og:url")]:
+        if href and href.strip():
+            absolute = urljoin(url, href.strip()) if url else href.strip()
+            if re.match(r"^https?://", absolute, re.IGNORECASE):
+                return absolute
+    return None
+
+
+def _title(root: lxml.html.HtmlElement, structured: StructuredData,
+           thread: Thread | None) -> str | None:
+    candidates = [structured.title, _meta(root, "og:title", "twitter:title")]
+    if thread is not None and thread.article is not None:
+        candidates = [structured.title] + [_text_of(root, "h1, h2.topic-title, h2")] + candidates
+    candidates += [_text_of(root, selector) for selector in (
+        "article h1", "h1.entry-title", ".entry-title", "h1.post-title", "h1.title",
+        "main h1", "h1")]
+    candidates.append(_title_tag(root))
+    for candidate in candidates:
+        if candidate:
+            return candidate
+    return None
+
+
+def _title_tag(root: lxml.html.HtmlElement) -> str | None:
+    """The <title>, without the " | Site name" most themes add."""
+    title = _text_of(root, "title")
+    if not title:
+        return None
+    parts = re.split(r"\s+[|–—-]\s+|\s+»\s+", title)
+    return parts[0] if parts and len(parts[0]) > 3 else title
+
+
+def _text_of(root: lxml.html.HtmlElement, selector: str) -> str | None:
+    for el in root.cssselect(selector):
+        value = " ".join(el.text_content().split())
+        if value:
+            return value
+    return None
+
+
+def _site(root: lxml.html.HtmlElement, structured: StructuredData, url: str | None) -> str | None:
+    site = _meta(root, "og:site_name", "application-name") or structured.site
+    if not site and url:
+        site = urlsplit(url).hostname
+    return site
+
+
+def _declared_count(root: lxml.html.HtmlElement, structured: StructuredData) -> int | None:
+    if structured.comment_count is not None:
+        return structured.comment_count
+    headings = load_rules().heading(root)
+    headings += [h for h in root.iter("h2", "h3", "h4") if h not in headings]
+    for heading in headings:
+        match = _COUNT.search(" ".join(heading.text_content().split()))
+        if match:
+            digits = re.sub(r"[,.]", "", match.group(1) or match.group(2))
+            return int(digits) if digits.isdigit() else None
+    return None
+
+
+def _article(root: lxml.html.HtmlElement, text: str, structured: StructuredData,
+             thread: Thread | None, url: str | None,
+             title: str | None) -> tuple[str, str | None, str | None, str | None]:
+    """(body, author, published as written, published ISO) with the comments cut out."""
+    import trafilatura
+
+    page = _without_comments(root, thread)
+    extracted = trafilatura.bare_extraction(
+        page, url=url, include_comments=False, with_metadata=True, include_tables=True,
+        favor_recall=True)
+    body = structured.body or ""
+    t_author = t_date = None
+    if extracted is not None:
+        t_author, t_date = extracted.author, extracted.date
+        if not body:
+            body = _paragraphs(extracted.text or "", title)
+    author = (structured.author or _meta(root, "author", "article:author", "parsely-author")
+              or _byline(root) or t_author)
+    if author and re.match(r"^https?://", author):
+        author = t_author if t_author and not t_author.startswith("http") else None
+    written = (structured.published or _meta(root, "article:published_time", "datePublished",
+                                             "pubdate", "date", "DC.date.issued")
+               or _time_in_article(root))
+    if written:
+        iso = iso_from_machine(written) if re.match(r"\d{4}-\d{2}-\d{2}", written) \
+            else to_iso(written)
+    else:
+        iso = t_date
+        written = t_date
+    return body, author, written, iso
+
+
+def _paragraphs(text: str, title: str | None) -> str:
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    if lines and title and lines[0].casefold() == title.casefold():
+        lines = lines[1:]
+    return "\n\n".join(lines)
+
+
+def _byline(root: lxml.html.HtmlElement) -> str | None:
+    for selector in ("[rel=author]", ".byline .author", ".author.vcard .fn", ".entry-author",
+                     ".post-author", "span.author", ".byline"):
+        for el in root.cssselect(selector):
+            if el.xpath("ancestor::*[contains(@class,'comment')]"):
+                continue
+            name = re.sub(r"^\s*(?:by|von|par)\s+", "", " ".join(el.text_content().split()),
+                          flags=re.IGNORECASE)
+            if name and len(name) < 80:
+                return name
+    return None
+
+
+def _time_in_article(root: lxml.html.HtmlElement) -> str | None:
+    for el in root.cssselect("article time[datetime], .entry-meta time[datetime], "
+                             "time.entry-date[datetime], time.published[datetime]"):
+        if not el.xpath("ancestor::*[contains(@class,'comment')]"):
+            return el.get("datetime")
+    return None
+
+
+def _without_comments(root: lxml.html.HtmlElement, thread: Thread | None) -> str:
+    """The page's HTML with the comment thread, its heading and its form removed."""
+    page = lxml.html.document_fromstring(lxml.html.tostring(root, encoding="unicode"))
+    doomed = []
+    if thread is not None:
+        # the thread's elements in the copy, found by their paths in the original tree
+        tree = root.getroottree()
+        for el in thread.elements:
+            doomed += page.xpath(tree.getpath(el))
+    doomed += [el for el in page.cssselect(_SECTION_CUT)
+               if not el.cssselect("article h1, .entry-content, .post-content")]
+    for el in doomed:
+        remove_keeping_tail(el)
+    return lxml.html.tostring(page, encoding="unicode")
