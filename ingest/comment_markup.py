@@ -30,6 +30,7 @@ from kb.records import CommentRecord
 log = logging.getLogger(__name__)
 
 RULES_FILE = Path(__file__).with_name("comment_rules.toml")
+GENERIC_RULE = "generic"  # the fallback rule's name in the rules file
 _MARK = "data-cxkb-item"
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _AUTHOR_NOISE = re.compile(
@@ -137,9 +138,11 @@ def find_threads(root: lxml.html.HtmlElement, *, base_url: str | None = None) ->
 
 
 def best_thread(threads: list[Thread]) -> Thread | None:
-    """The reading with the most comments with text; earlier (more specific) rules win ties."""
+    """The reading with the most comments with text; earlier (more specific) rules win ties,
+    and the generic rule is used only when no markup family's rule found anything."""
+    specific = [t for t in threads if t.rule != GENERIC_RULE]
     best = None
-    for thread in threads:
+    for thread in specific or threads:
         score = _score(thread)
         if best is None or score > _score(best):
             best = thread
@@ -288,6 +291,15 @@ def _read_item(rule: Rule, el: etree._Element, own: etree._Element, page: PageRu
             for junk in rule.drop(body):
                 if junk is not body:
                     remove_keeping_tail(junk)
+    if body is not own and rule.drop is not None:
+        for junk in rule.drop(body):
+            if junk is not body:
+                remove_keeping_tail(junk)
+    for stamp in list(body.iter("time")):  # a date link inside the text (ping excerpts)
+        holder = stamp.getparent()
+        if holder is not None and holder.tag == "a" and not (holder.text or "").strip():
+            stamp = holder
+        remove_keeping_tail(stamp)
     if rule.quote is not None:
         for box in rule.quote(body):
             box.tag = "blockquote"

@@ -211,13 +211,13 @@ def _paragraphs(text: str, title: str | None) -> str:
 
 
 def _byline(root: lxml.html.HtmlElement) -> str | None:
-    for selector in ("[rel=author]", ".byline .author", ".author.vcard .fn", ".entry-author",
-                     ".post-author", "span.author", ".byline"):
+    for selector in (".entry-meta .author .fn", ".author.vcard .fn", ".byline .author",
+                     ".entry-author", ".post-author", "span.author", "[rel=author]", ".byline"):
         for el in root.cssselect(selector):
             if el.xpath("ancestor::*[contains(@class,'comment')]"):
                 continue
-            name = re.sub(r"^\s*(?:by|von|par)\s+", "", " ".join(el.text_content().split()),
-                          flags=re.IGNORECASE)
+            name = re.sub(r"^\s*(?:(?:view all )?posts by|by|von|par)\s+|\s*[→»]$", "",
+                          " ".join(el.text_content().split()), flags=re.IGNORECASE)
             if name and len(name) < 80:
                 return name
     return None

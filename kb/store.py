@@ -78,6 +78,9 @@ def comment_ids_for(document_id: str, comments: list[CommentRecord]) -> list[str
     return ids
 
 
+_PLACE = ("position", "depth")
+
+
 def _changed(existing: dict[str, Any], row: dict[str, Any]) -> bool:
     return any(existing.get(k) != v for k, v in row.items())
 
@@ -255,10 +258,12 @@ def _store_comments(
             # parents precede their replies, so the parent row already exists
             db["comments"].insert({"id": comment_id, **row, "created_at": now, "updated_at": now})
             counts.comments_added += 1
-        elif _changed(old, row):
+        elif _changed(old, {k: v for k, v in row.items() if k not in _PLACE}):
             db["comments"].update(comment_id, {**row, "updated_at": now})
             counts.comments_updated += 1
         else:
+            if _changed(old, row):  # moved in the thread (others came or went): not an edit
+                db["comments"].update(comment_id, {k: row[k] for k in _PLACE})
             counts.comments_unchanged += 1
     kept = set(ids)
     gone = [cid for cid, row in old_rows.items()
