@@ -300,6 +300,7 @@ def m005_web_sources(db: Database) -> None:
         """
         ALTER TABLE comments ADD COLUMN missing_since TEXT;  -- gone from the source since
         ALTER TABLE sources ADD COLUMN url TEXT;             -- the page's address, if any
+        -- relations.kind gains 'quotes' (a forum quote box naming whom it quotes)
         CREATE TABLE fetched (
             url TEXT PRIMARY KEY,              -- as requested
             final_url TEXT NOT NULL,           -- after redirects

@@ -1,7 +1,9 @@
 """Relations between commenters: who replies to whom, and who agrees or disagrees with
 whom, with the words that show it.
 
-``replies_to`` comes from the thread structure only. Agreement and disagreement come
+``replies_to`` comes from the thread structure only; ``quotes`` from a forum's quote box
+("> Dana wrote:", "> Originally Posted by Dana"), whose words are not the writer's and are
+left out of the phrase search. Agreement and disagreement come
 from phrases ("I agree with Tim", "Great point Ray!", "I respectfully disagree with Tim
 Sanchez and Kancha"); the names are resolved to people who took part in the thread
 before the comment (full name, first name when only one participant has it, or first
@@ -42,7 +44,7 @@ _POINT_OF = re.compile(rf"(?P<names>{_NAME}){_APOS}s\s+(?:point|comment|remark)\
                        rf"\b(?:is|was)\s+(?:the\s+whole\s+thing|spot\s+on|right|key|exactly)")
 _SORRY_BUT = re.compile(rf"\b(?i:sorry),?\s+(?P<names>{_NAME}),?\s+(?i:but)\b")
 ADDRESS = re.compile(
-    r"(?:^|(?<=[.!?]\s))(?i:hi|hello|hey|dear|thanks|thank you|cheers|good morning|"
+    r"(?:^|(?<=[.!?]\s)|(?<=\n))(?i:hi|hello|hey|dear|thanks|thank you|cheers|good morning|"
     r"good afternoon|sorry)[,!]?\s+(?P<names>" + _NAME + r")\b"
     r"|(?<![\w@])@(?P<handle>[A-Za-z_][\w.]{1,30}[A-Za-z0-9_])")
 # a name opening a comment or a paragraph, followed by a comma: "Owen, I'd push back"
@@ -53,6 +55,18 @@ NOT_NAMES = frozenset({"i", "it", "this", "that", "the", "however", "but", "and"
                        "well", "so", "still", "sorry", "ok", "okay", "honestly", "sure",
                        "look", "agreed", "true", "indeed", "again", "first", "second"})
 _NO_AFTER_ADDRESS = re.compile(r"^\s*(?i:no|nope|not really|not so)\b[,.!]?")
+# forum quote boxes, which the extractor keeps as "> " lines: "> Dana wrote:",
+# "> Originally Posted by Dana", "> Quote from: Dana on May 3", "> Dana said:"
+QUOTE_HEADER = re.compile(
+    r"^>\s*(?:(?i:quote:?\s*)?(?i:originally\s+posted\s+by|quote\s+from:?|quoting)\s+"
+    r"(?P<a>[^\n:;]{1,60}?)(?:\s+(?i:on)\s+[^\n]*)?|(?P<b>[^\n>:;]{1,60}?)\s+(?i:wrote|said|"
+    r"schrieb|a écrit)(?:\s+[^\n:]{0,40})?)\s*:?\s*(?:»)?\s*$", re.MULTILINE)
+_QUOTE_LINE = re.compile(r"^>[^\n]*", re.MULTILINE)
+
+
+def _without_quotes(text: str) -> str:
+    """The text with quoted lines blanked (same length): quoted words are not the writer's."""
+    return _QUOTE_LINE.sub(lambda m: " " * len(m.group()), text)
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,12 @@ def find_relations(text: str) -> list[Relation]:
     (``None`` when no name is given: the person addressed or replied to is meant)."""
     found: list[Relation] = []
     taken: list[tuple[int, int]] = []
+    for m in QUOTE_HEADER.finditer(text):
+        name = (m.group("a") or m.group("b") or "").strip(" \"'“”")
+        if name and name.split()[0].casefold() not in NOT_NAMES:
+            found.append(Relation("quotes", name, m.group().lstrip("> ").strip(), m.start()))
+            found.append(Relation("addresses", name, m.group().lstrip("> ").strip(), m.start()))
+    text = _without_quotes(text)
     for kind, pattern in (("disagrees_with", DISAGREE), ("disagrees_with", _SORRY_BUT),
                           ("agrees_with", AGREE),
                           ("agrees_with", _AS_PUT), ("agrees_with", _POINT_OF)):

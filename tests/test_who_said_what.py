@@ -208,3 +208,16 @@ def test_a_comment_that_only_quotes_another_comment_stays_its_authors() -> None:
 ]), max_size=30))
 def test_any_mix_of_quote_marks_and_attributions_is_split_cleanly(parts: list[str]) -> None:
     _statements("".join(parts))
+
+
+def test_a_forum_quote_box_names_whom_it_quotes_and_its_words_are_not_the_writers() -> None:
+    from nlp.relations import find_relations
+
+    text = ("> Originally Posted by Dana Whitfield\n> I agree with Ray completely.\n\n"
+            "I disagree with Dana here.")
+    found = [(r.kind, r.target_name) for r in find_relations(text)]
+    assert ("quotes", "Dana Whitfield") in found
+    assert ("disagrees_with", "Dana") in found
+    assert ("agrees_with", "Ray") not in found  # Dana's words, quoted, not the writer's
+    phpbb = find_relations("> Ray Brown wrote:\n> outcome only\n\nSpot on.")
+    assert [r.kind for r in phpbb if r.target_name == "Ray Brown"] == ["quotes", "addresses"]
