@@ -236,7 +236,9 @@ def default_fetcher(db: Database, *, allow_private: bool = False) -> Fetcher:
     from ingest.fetch_cache import DbResponseCache
 
     return Fetcher(allow_private=allow_private, cache=DbResponseCache(db),
-                   delay=float(get_setting("fetch_delay")))
+                   delay=float(get_setting("fetch_delay")),
+                   total_timeout=float(get_setting("fetch_timeout")),
+                   max_bytes=int(get_setting("max_source_bytes")))
 
 
 def ingest_raw(db: Database, raw: RawSource, *, url: str | None = None,

@@ -16,7 +16,7 @@ _LIST_SQL = """
     SELECT d.id, d.title, d.author, d.author_person_id, d.published, d.site, d.url,
            s.locator AS source, s.id AS source_id,
            (SELECT count(*) FROM comments c WHERE c.document_id = d.id
-              AND c.kind = 'comment') AS comment_count,
+              AND c.kind = 'comment' AND c.missing_since IS NULL) AS comment_count,
            (SELECT count(*) FROM comments c WHERE c.document_id = d.id
               AND c.kind != 'comment') AS link_count
     FROM documents d JOIN sources s ON s.id = d.source_id
@@ -88,7 +88,8 @@ def nest(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def thread(document_id: str):
     data = _thread(document_id)
     authors = {c["id"]: c["author"] for c in data["comments"]}
-    reader_comments = sum(1 for c in data["comments"] if c["kind"] == "comment")
+    reader_comments = sum(1 for c in data["comments"]
+                          if c["kind"] == "comment" and not c["missing_since"])
     return render_template(
         "documents/thread.html", document=data["document"], tree=nest(data["comments"]),
         authors=authors, reader_comments=reader_comments, total_comments=len(data["comments"]),
