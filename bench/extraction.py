@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from extraction_score import load_gold, norm, page_bytes, score_page, totals  # noqa: E402
+from extraction_score import load_gold, norm, page_bytes, score_page, totals
 
-from ingest.html_page import extract_page  # noqa: E402
+from ingest.html_page import extract_page
 
 
 def run_cxkb(golds: list[dict], repeat: int):

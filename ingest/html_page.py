@@ -27,6 +27,7 @@ from ingest.comment_markup import (
 from ingest.dates import to_iso
 from ingest.decode import decode_html
 from ingest.errors import ExtractionError
+from ingest.htmltext import parse_document
 from ingest.structured import StructuredData, read_structured
 from kb.records import DocumentRecord
 
@@ -59,7 +60,7 @@ def extract_page(data: bytes | str, *, url: str | None = None,
     else:
         text, encoding = data, "unicode"
     try:
-        root = lxml.html.document_fromstring(text)
+        root = parse_document(text)
     except (etree.ParserError, ValueError) as error:
         raise ExtractionError(f"not readable as HTML: {error}") from error
     _drop_invisible(root)
@@ -233,7 +234,7 @@ def _time_in_article(root: lxml.html.HtmlElement) -> str | None:
 
 def _without_comments(root: lxml.html.HtmlElement, thread: Thread | None) -> str:
     """The page's HTML with the comment thread, its heading and its form removed."""
-    page = lxml.html.document_fromstring(lxml.html.tostring(root, encoding="unicode"))
+    page = parse_document(lxml.html.tostring(root, encoding="unicode"))
     doomed = []
     if thread is not None:
         # the thread's elements in the copy, found by their paths in the original tree

@@ -29,9 +29,9 @@ def parse_fragment(html: str) -> lxml.html.HtmlElement:
     if not html.strip():
         return lxml.html.fromstring("<div></div>")
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div")
+        return lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
-        return lxml.html.fromstring(f"<div>{html}</div>")
+        return lxml.html.fromstring(f"<div>{html}</div>", parser=HTML_PARSER)
 
 
 def html_to_text(html: str | lxml.html.HtmlElement) -> str:
@@ -42,38 +42,60 @@ def html_to_text(html: str | lxml.html.HtmlElement) -> str:
     return _tidy("".join(parts))
 
 
+HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
+
+
+def parse_document(text: str) -> lxml.html.HtmlElement:
+    """A whole page, however deeply nested (libxml2 otherwise drops what is past 256 levels:
+    a theme that forgets to close one <div> per comment would lose its later comments)."""
+    return lxml.html.document_fromstring(text, parser=HTML_PARSER)
+
+
 def _hidden(element: etree._Element) -> bool:
     style = (element.get("style") or "").replace(" ", "").lower()
     return (element.get("hidden") is not None or "display:none" in style
             or element.get("aria-hidden") == "true")
 
 
-def _walk(element: etree._Element, parts: list[str], *, quote: bool) -> None:
-    tag = element.tag if isinstance(element.tag, str) else ""
-    tag = tag.lower()
-    if tag in _DROP or not isinstance(element.tag, str) or _hidden(element):
-        if element.tail:
-            parts.append(element.tail)
-        return
-    is_quote = tag == "blockquote"
-    if tag in _BLOCK:
-        parts.append("\n\n" if tag in _PARAGRAPH else "\n")
-    if is_quote:
-        parts.append("\x01")  # start-of-quote marker, turned into "> " prefixes by _tidy
-    if tag == "br":
-        parts.append("\n")
-    elif tag == "img" and element.get("alt"):
-        parts.append(element.get("alt"))
-    if element.text:
-        parts.append(element.text)
-    for child in element:
-        _walk(child, parts, quote=quote or is_quote)
-    if is_quote:
-        parts.append("\x02")
-    if tag in _BLOCK:
-        parts.append("\n\n" if tag in _PARAGRAPH else "\n")
-    if element.tail:
-        parts.append(element.tail)
+_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def _walk(root: etree._Element, parts: list[str], *, quote: bool) -> None:
+    """Depth-first over the tree without recursion (hostile pages nest thousands deep).
+    Whitespace in the source collapses as a browser collapses it, except inside <pre>."""
+    stack: list[tuple[etree._Element, bool, bool]] = [(root, False, False)]
+
+    def text(value: str, pre: bool) -> str:
+        return value if pre else _SPACE.sub(" ", value)
+
+    while stack:
+        element, leaving, pre = stack.pop()
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if leaving:
+            if tag == "blockquote":
+                parts.append("\x02")
+            if tag in _BLOCK:
+                parts.append("\n\n" if tag in _PARAGRAPH else "\n")
+            if element is not root and element.tail:
+                parts.append(text(element.tail, pre and tag != "pre"))
+            continue
+        if tag in _DROP or not tag or _hidden(element):
+            if element is not root and element.tail:
+                parts.append(text(element.tail, pre))
+            continue
+        if tag in _BLOCK:
+            parts.append("\n\n" if tag in _PARAGRAPH else "\n")
+        if tag == "blockquote":
+            parts.append("\x01")  # start-of-quote marker, turned into "> " prefixes by _tidy
+        if tag == "br":
+            parts.append("\n")
+        elif tag == "img" and element.get("alt"):
+            parts.append(element.get("alt"))
+        inner_pre = pre or tag == "pre"
+        if element.text:
+            parts.append(text(element.text, inner_pre))
+        stack.append((element, True, pre))
+        stack.extend((child, False, inner_pre) for child in reversed(element))
 
 
 def _tidy(text: str) -> str:
@@ -92,3 +114,22 @@ def _tidy(text: str) -> str:
     out = "\n".join(lines)
     out = re.sub(r"\n{3,}", "\n\n", out)
     return out.strip()
+
+
+_BLOCK_START = re.compile(r"^\s*<(?:p|div|ul|ol|blockquote|h[1-6]|pre|table|figure|hr|section|"
+                          r"dl|address)\b", re.IGNORECASE)
+
+
+def autop(raw: str) -> str:
+    """WordPress's stored form → HTML: posts and comments in exports keep paragraphs as
+    blank lines and line breaks as newlines (``wpautop`` adds the tags only on display)."""
+    blocks = re.split(r"\n[ \t]*\n", raw.replace("\r\n", "\n").strip())
+    html = []
+    for block in blocks:
+        if not block.strip():
+            continue
+        if _BLOCK_START.match(block):
+            html.append(block)
+        else:
+            html.append("<p>" + block.strip().replace("\n", "<br>\n") + "</p>")
+    return "\n".join(html)

@@ -22,6 +22,7 @@ from ingest.detect import detect_format
 from ingest.errors import FetchError, IngestError
 from ingest.fetch import Fetcher, FetchResult
 from ingest.html_page import PARSER_NAME, extract_page
+from ingest.htmltext import parse_document
 from kb.records import CommentRecord, DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def _root(response: FetchResult) -> lxml.html.HtmlElement | None:
 
     try:
         text, _ = decode_html(response.body, http_charset=response.charset)
-        return lxml.html.document_fromstring(text)
+        return parse_document(text)
     except (IngestError, ValueError, lxml.etree.ParserError):
         return None
 

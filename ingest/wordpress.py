@@ -22,7 +22,7 @@ from lxml import etree
 
 from ingest.dates import to_iso
 from ingest.errors import ExtractionError
-from ingest.htmltext import html_to_text
+from ingest.htmltext import autop, html_to_text
 from kb.records import CommentRecord, DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -364,7 +364,7 @@ def _wxr_document(item: etree._Element, item_no: int, wp: str, site: str | None,
         extra["post_id"] = post_id
     return DocumentRecord(
         title=title,
-        body=html_to_text(item.findtext(f"{{{_CONTENT_NS}}}encoded") or ""),
+        body=html_to_text(autop(item.findtext(f"{{{_CONTENT_NS}}}encoded") or "")),
         url=url,
         site=site,
         author=authors.get(login, login) if login else None,
@@ -414,7 +414,7 @@ def _wxr_comments(item: etree._Element, wp: str,
         c = kept[index]
         external_id = None if c["id"].startswith("#") else c["id"]
         comments.append(CommentRecord(
-            text=html_to_text(c["html"]), author=c["author"], author_url=c["author_url"],
+            text=html_to_text(autop(c["html"])), author=c["author"], author_url=c["author_url"],
             posted_at=c["when"], posted_at_text=c["written"], parent=parent_pos,
             external_id=external_id, kind=c["kind"],
             permalink=f"{url.split('#')[0]}#comment-{external_id}" if url and external_id
