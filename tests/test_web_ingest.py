@@ -239,3 +239,15 @@ def test_the_urls_file_and_format_override(tmp_path: Path) -> None:
     (document,) = export(db, "documents")
     assert document["title"] == post.title and document["extra"]["body_missing"]
     assert len(export(db, "comments")) == 7  # the feed carries no pingbacks
+
+
+def test_without_rest_comments_the_posts_comment_feed_fills_in(tmp_path: Path) -> None:
+    post = Post(comments=default_comments(), hidden={108})
+    db = tmp_path / "kb.db"
+    with serve_blog(post) as server:
+        server.routes["/wp-json/wp/v2/comments"] = (404, {}, b'{"code":"rest_no_route"}')
+        result = run(db, "ingest", server.url(POST_PATH), "--allow-private")
+        assert server.hits[f"{POST_PATH}feed/"] == 1
+    assert "comment feed: 7 read, 1 not on the page" in result.stderr
+    eric = by_author(export(db, "comments"))["Eric Jacques"]
+    assert eric["external_id"] == "108" and eric["parent_id"] is None
