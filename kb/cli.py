@@ -105,8 +105,8 @@ def ingest(ctx: click.Context, sources: tuple[str, ...], url: str | None,
         fetcher = CacheOnlyFetcher(db)
     report = run_ingest(db, inputs, stdin=sys.stdin.buffer, url=url, fmt=fmt,
                         fetcher=fetcher, allow_private=allow_private,
-                        progress=_ingest_progress if len(inputs) > 1 or fetcher or any(
-                            "://" in i for i in inputs) else None)
+                        progress=_ingest_progress if len(inputs) > 1 or offline or any(
+                            "://" in i or Path(i).is_dir() for i in inputs) else None)
     click.echo(report.summary(), err=True)
     if report.failures:
         ctx.exit(1)

@@ -199,6 +199,11 @@ def test_bad_sources_fail_alone_and_say_why(tmp_path: Path) -> None:
         good.replace('charset="UTF-8"', 'charset="UTF-8"').replace(
             "Every quarter", "Café owners’ view: every quarter").encode("cp1252"))
     (folder / "g-gzip.html").write_bytes(gzip.compress(b"<html>" * 100))
+    with open(folder / "h-huge.html", "wb") as huge:  # 50 MB, over the 20 MiB default
+        huge.truncate(50_000_000)
+    (folder / "i-truncated.wxr.xml").write_bytes((FIXTURES / "truncated.wxr.xml").read_bytes())
+    (folder / "j-disqus-broken-refs.xml").write_bytes(
+        (FIXTURES / "disqus-export.xml").read_bytes())
     db = tmp_path / "kb.db"
     result = run(db, "ingest", str(folder), ok=False)
     assert result.exit_code == 1
@@ -211,6 +216,11 @@ def test_bad_sources_fail_alone_and_say_why(tmp_path: Path) -> None:
         sources["d-not-a-feed.rss"]["error"] or "")
     assert "empty" in sources["e-empty.html"]["error"]
     assert "gzip" in sources["g-gzip.html"]["error"]
+    assert "50,000,000 bytes" in sources["h-huge.html"]["error"]
+    assert "cut short" in sources["i-truncated.wxr.xml"]["error"]
+    # an export with broken references is stored, and says what it could not place
+    assert sources["j-disqus-broken-refs.xml"]["status"] == "ok"
+    assert "orphan" in result.stderr or "not in the export" in result.stderr
     documents = {d["source_id"]: d for d in export(db, "documents")}
     latin = documents[sources["f-latin1.html"]["id"]]
     assert "Café owners’ view" in latin["body"]
