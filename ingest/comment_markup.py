@@ -34,7 +34,7 @@ GENERIC_RULE = "generic"  # the fallback rule's name in the rules file
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _AUTHOR_NOISE = re.compile(
     r"^\s*(?:by|von|par|posted by|pingback|trackback)\s*:?\s+|\s*(?:says|said|wrote|schreibt|"
-    r"sagt|dit|a dit|écrit|a écrit|commented)\s*:?\s*$|\s*[»|:,]+\s*$",
+    r"sagt|dit|a dit|écrit|a écrit|commented)\s*(?::|\.{2,3}|…)?\s*$|\s*[»|:,]+\s*$",
     re.IGNORECASE)
 
 
@@ -82,12 +82,15 @@ def _css(value: str | None) -> CSSSelector | None:
     return CSSSelector(" ".join(value.split()), translator="html")
 
 
+SELF = CSSSelector("*")  # stands for "self" in a rule's author list: the item itself
+
+
 def _css_list(values: list[str] | str | None) -> tuple[CSSSelector, ...]:
     if not values:
         return ()
     if isinstance(values, str):
         values = [values]
-    return tuple(_css(v) for v in values if v)  # type: ignore[misc]
+    return tuple(SELF if v == "self" else _css(v) for v in values if v)  # type: ignore[misc]
 
 
 def _id_spec(spec: str) -> tuple[CSSSelector | None, str, re.Pattern]:
@@ -148,8 +151,11 @@ def best_thread(threads: list[Thread]) -> Thread | None:
     return best
 
 
-def _score(thread: Thread) -> int:
-    return sum(1 for c in thread.comments if c.text) + (1 if thread.article else 0)
+def _score(thread: Thread) -> float:
+    """Comments with text, each worth a little more when its author and date were read:
+    of two rules finding the same comments, the one that understands them wins."""
+    return sum(1 + 0.25 * bool(c.author) + 0.25 * bool(c.posted_at_text)
+               for c in thread.comments if c.text) + (1 if thread.article else 0)
 
 
 def _apply(rule: Rule, root: lxml.html.HtmlElement, excluded: set, page: PageRules,
@@ -296,9 +302,8 @@ def _read_item(rule: Rule, el: etree._Element, own: etree._Element, page: PageRu
     scope = [own]
     if rule.sibling:
         scope += _following_siblings(el)
-    author_el = _first_in(rule.author, scope)
-    author = _clean_name(author_el.text_content()) if author_el is not None else None
-    url_el = _first_in(rule.author_url, scope)
+    author = _read_author(rule, own)
+    url_el = _first_in(rule.author_url, [own])
     author_url = _link(url_el.get("href") if url_el is not None else None, base_url)
     date_text, posted_at = _read_date(rule, scope)
     text_el = _first_in(rule.text, scope[1:] if rule.sibling else scope)
@@ -334,6 +339,17 @@ def _read_item(rule: Rule, el: etree._Element, own: etree._Element, page: PageRu
         posted_at_text=date_text, external_id=_read_id(rule, el, own),
         permalink=_permalink(own, el, base_url), kind=kind,
     )
+
+
+def _read_author(rule: Rule, own: etree._Element) -> str | None:
+    """The first author selector giving a name; ``self`` in the rules means the item."""
+    for selector in rule.author:
+        candidates = [own] if selector is SELF else selector(own)
+        for candidate in candidates[:1]:
+            name = _clean_name(candidate.text_content())
+            if name:
+                return name
+    return None
 
 
 def _first_in(selectors: tuple[CSSSelector, ...], scope: list[etree._Element]):

@@ -125,8 +125,8 @@ def _title(root: lxml.html.HtmlElement, structured: StructuredData,
     if thread is not None and thread.article is not None:
         candidates = [structured.title] + [_text_of(root, "h1, h2.topic-title, h2")] + candidates
     candidates += [_text_of(root, selector) for selector in (
-        "article h1", "h1.entry-title", ".entry-title", "h1.post-title", "h1.title",
-        "main h1", "h1")]
+        "article h1", "h1.entry-title", ".entry-title", "h1.post-title", "h3.post-title",
+        ".post-title", "h1.title", "main h1", "h1")]
     candidates.append(_title_tag(root))
     for candidate in candidates:
         if candidate:
@@ -213,7 +213,8 @@ def _paragraphs(text: str, title: str | None) -> str:
 
 def _byline(root: lxml.html.HtmlElement) -> str | None:
     for selector in (".entry-meta .author .fn", ".author.vcard .fn", ".byline .author",
-                     ".entry-author", ".post-author", "span.author", "[rel=author]", ".byline"):
+                     ".entry-author", ".post-author .fn", ".post-author", ".post-footer .fn",
+                     "span.author", ".byline .fn", "[rel=author]", ".byline"):
         for el in root.cssselect(selector):
             if el.xpath("ancestor::*[contains(@class,'comment')]"):
                 continue

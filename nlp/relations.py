@@ -59,8 +59,8 @@ _NO_AFTER_ADDRESS = re.compile(r"^\s*(?i:no|nope|not really|not so)\b[,.!]?")
 # "> Originally Posted by Dana", "> Quote from: Dana on May 3", "> Dana said:"
 QUOTE_HEADER = re.compile(
     r"^>\s*(?:(?i:quote:?\s*)?(?i:originally\s+posted\s+by|quote\s+from:?|quoting)\s+"
-    r"(?P<a>[^\n:;]{1,60}?)(?:\s+(?i:on)\s+[^\n]*)?|(?P<b>[^\n>:;]{1,60}?)\s+(?i:wrote|said|"
-    r"schrieb|a écrit)(?:\s+[^\n:]{0,40})?)\s*:?\s*(?:»)?\s*$", re.MULTILINE)
+    r"(?P<a>[^\n:;]{1,60}?)(?:\s+(?i:on)\s+[^\n]*)?\s*:?\s*$|(?P<b>[^\n>:;]{1,60}?)\s+(?i:wrote|"
+    r"said|schrieb|a écrit)(?:\s+[^\n:]{0,40})?\s*(?::[^\n]*|»?\s*$))", re.MULTILINE)
 _QUOTE_LINE = re.compile(r"^>[^\n]*", re.MULTILINE)
 
 
