@@ -73,6 +73,8 @@ class PageRules:
     not_in: CSSSelector
     heading: CSSSelector
     kind_class: dict[str, str]
+    furniture: CSSSelector
+    subscribe_words: tuple[str, ...]
     rules: tuple[Rule, ...]
 
 
@@ -122,7 +124,8 @@ def load_rules(path: Path = RULES_FILE) -> PageRules:
             raise ValueError(f"{path.name}: rule {raw.get('name')!r}: {error}") from error
     page = data["page"]
     return PageRules(not_in=_css(page["not_in"]), heading=_css(page["heading"]),
-                     kind_class=dict(page["kind_class"]), rules=tuple(rules))
+                     kind_class=dict(page["kind_class"]), furniture=_css(page["furniture"]),
+                     subscribe_words=tuple(page["subscribe_words"]), rules=tuple(rules))
 
 
 def find_threads(root: lxml.html.HtmlElement, *, base_url: str | None = None) -> list[Thread]:

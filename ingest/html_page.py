@@ -84,8 +84,10 @@ def extract_page(data: bytes | str, *, url: str | None = None,
         raise ExtractionError("no article and no comments found in the page")
     if not title:
         title = (body or comments[0].text).split("\n", 1)[0][:120]
+    site = _site(root, structured, base_url)
+    title = _without_site_name(title, site)
     document = DocumentRecord(
-        title=title, body=body or "", url=base_url, site=_site(root, structured, base_url),
+        title=title, body=body or "", url=base_url, site=site,
         author=author, published=published, published_text=published_text,
         declared_comment_count=_declared_count(root, structured), comments=comments,
         extra={"comment_markup": rule} if rule else {},
@@ -132,6 +134,14 @@ def _title(root: lxml.html.HtmlElement, structured: StructuredData,
         if candidate:
             return candidate
     return None
+
+
+def _without_site_name(title: str, site: str | None) -> str:
+    """"Who owns CX? - The Ops Desk" → "Who owns CX?" when "The Ops Desk" is the site."""
+    if not site:
+        return title
+    match = re.match(rf"^(.{{4,}}?)\s+[|–—:»-]\s+{re.escape(site)}$", title, re.IGNORECASE)
+    return match.group(1) if match else title
 
 
 def _title_tag(root: lxml.html.HtmlElement) -> str | None:
@@ -187,10 +197,10 @@ def _article(root: lxml.html.HtmlElement, text: str, structured: StructuredData,
         t_author, t_date = extracted.author, extracted.date
         if not body:
             body = _paragraphs(extracted.text or "", title)
-    author = (structured.author or _meta(root, "author", "article:author", "parsely-author")
-              or _byline(root) or t_author)
-    if author and re.match(r"^https?://", author):
-        author = t_author if t_author and not t_author.startswith("http") else None
+    # article:author is often a profile URL: a name is wanted, the first one given
+    author = next((name for name in (
+        structured.author, _meta(root, "author", "article:author", "parsely-author"),
+        _byline(root), t_author) if name and not re.match(r"^https?://", name)), None)
     written = (structured.published or _meta(root, "article:published_time", "datePublished",
                                              "pubdate", "date", "DC.date.issued")
                or _time_in_article(root))
@@ -216,7 +226,7 @@ def _byline(root: lxml.html.HtmlElement) -> str | None:
                      ".entry-author", ".post-author .fn", ".post-author", ".post-footer .fn",
                      "span.author", ".byline .fn", "[rel=author]", ".byline"):
         for el in root.cssselect(selector):
-            if el.xpath("ancestor::*[contains(@class,'comment')]"):
+            if _in_comments(el):
                 continue
             name = re.sub(r"^\s*(?:(?:view all )?posts by|by|von|par)\s+|\s*[→»]$", "",
                           " ".join(el.text_content().split()), flags=re.IGNORECASE)
@@ -225,10 +235,23 @@ def _byline(root: lxml.html.HtmlElement) -> str | None:
     return None
 
 
+_COMMENT_CLASSES = {"comment", "comments", "comment-list", "commentlist", "comment-body",
+                    "comments-area", "comment-content"}
+
+
+def _in_comments(el: lxml.html.HtmlElement) -> bool:
+    """Inside a comment thread (by the thread's usual class names and ids)."""
+    for ancestor in el.iterancestors():
+        if _COMMENT_CLASSES & set((ancestor.get("class") or "").split()) or (
+                ancestor.get("id") or "").startswith(("comment", "comments")):
+            return True
+    return False
+
+
 def _time_in_article(root: lxml.html.HtmlElement) -> str | None:
     for el in root.cssselect("article time[datetime], .entry-meta time[datetime], "
                              "time.entry-date[datetime], time.published[datetime]"):
-        if not el.xpath("ancestor::*[contains(@class,'comment')]"):
+        if not _in_comments(el):
             return el.get("datetime")
     return None
 
@@ -244,6 +267,20 @@ def _without_comments(root: lxml.html.HtmlElement, thread: Thread | None) -> str
             doomed += page.xpath(tree.getpath(el))
     doomed += [el for el in page.cssselect(_SECTION_CUT)
                if not el.cssselect("article h1, .entry-content, .post-content")]
+    rules = load_rules()
+    doomed += rules.furniture(page)
+    doomed += [el for el in page.iter("div", "p", "aside", "section")
+               if _asks_to_subscribe(el, rules.subscribe_words)]
     for el in doomed:
         remove_keeping_tail(el)
     return lxml.html.tostring(page, encoding="unicode")
+
+
+def _asks_to_subscribe(el: lxml.html.HtmlElement, words: tuple[str, ...]) -> bool:
+    """A short block whose link asks the reader to subscribe: a newsletter box, not prose."""
+    links = [a for a in el.iter("a")
+             if any(w in ((a.get("href") or "") + " " + a.text_content()).lower() for w in words)]
+    if not links:
+        return False
+    text = " ".join(el.text_content().split())
+    return len(text) < 300 and any(w in text.lower() for w in words)
