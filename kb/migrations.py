@@ -319,8 +319,41 @@ def m005_web_sources(db: Database) -> None:
     )
 
 
+def m006_jobs_and_users(db: Database) -> None:
+    """Work the web UI starts (adding a source, retraining) as jobs a worker process runs,
+    and the editors who may write when the UI is served beyond this machine."""
+    db.executescript(
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                -- ingest | analyze | train
+            params TEXT NOT NULL,              -- JSON
+            status TEXT NOT NULL,              -- queued | running | done | failed
+            progress TEXT,                     -- the latest line of progress, for the page
+            done_units INTEGER NOT NULL DEFAULT 0,
+            total_units INTEGER,
+            result TEXT,                       -- JSON, when done
+            error TEXT,                        -- why it failed
+            requested_by TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            worker_pid INTEGER
+        );
+        CREATE INDEX jobs_status ON jobs(status, id);
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,       -- werkzeug scrypt/pbkdf2 hash, never the password
+            role TEXT NOT NULL DEFAULT 'editor',
+            created_at TEXT NOT NULL,
+            last_login_at TEXT
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
-                               m004_topics, m005_web_sources]
+                               m004_topics, m005_web_sources, m006_jobs_and_users]
 
 
 def schema_version(db: Database) -> int:
