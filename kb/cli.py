@@ -196,22 +196,84 @@ def status(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on [env CXKB_HOST; 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [env CXKB_PORT; 5000].")
+@click.option("--read-only", is_flag=True,
+              help="Browsing only: nobody can change anything through the web UI.")
+@click.option("--no-worker", is_flag=True,
+              help="Do not start `cxkb worker` beside the server (run one yourself).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the web UI with a production WSGI server (waitress)."""
-    _serve(ctx.obj["db_path"], host or get_setting("host"), port or int(get_setting("port")))
+def serve(ctx: click.Context, host: str | None, port: int | None, read_only: bool,
+          no_worker: bool) -> None:
+    """Serve the web UI with a production WSGI server (waitress).
+
+    On a loopback address (the default, 127.0.0.1) whoever can reach it may write. On
+    any other address, writing (labels, sources, retraining) needs an editor signed in:
+    add one with `cxkb users add NAME`. With --read-only nobody can write.
+
+    Work the UI starts (adding a source, refreshing positions after a correction) runs in
+    a `cxkb worker` process that serve starts and stops with itself.
+    """
+    _serve(ctx.obj["db_path"], host or get_setting("host"), port or int(get_setting("port")),
+           read_only=read_only, worker=not no_worker)
 
 
-def _serve(db_path: str, host: str, port: int) -> None:
+def _serve(db_path: str, host: str, port: int, *, read_only: bool = False,
+           worker: bool = True) -> None:
     import waitress
 
     from kb.db import open_db
+    from kb.users import list_users
     from kb.web import create_app
+    from kb.web.auth import policy_for_host
 
-    open_db(db_path).close()  # migrate once before serving
-    app = create_app({"DATABASE": str(Path(db_path).resolve())})
-    click.echo(f"serving {db_path} on http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    waitress.serve(app, host=host, port=port, threads=8, ident="cxkb")
+    policy = policy_for_host(host, read_only)
+    db = open_db(db_path)  # migrate once before serving
+    try:
+        editors = len(list_users(db))
+    finally:
+        db.close()
+    app = create_app({"DATABASE": str(Path(db_path).resolve()), "WRITE_POLICY": policy})
+    who = {"local": "anyone who can reach it may write",
+           "editors": f"writing needs a signed-in editor ({editors} account(s))",
+           "read-only": "read-only"}[policy]
+    if policy == "editors" and not editors:
+        click.echo("warning: nobody can write: add one with cxkb users add NAME", err=True)
+    click.echo(f"serving {db_path} on http://{host}:{port}/ ({who}; Ctrl+C to stop)", err=True)
+    child = _start_worker(db_path) if worker and policy != "read-only" else None
+    try:
+        waitress.serve(app, host=host, port=port, threads=8, ident="cxkb")
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+def _start_worker(db_path: str):
+    """`cxkb worker` in a process of its own: the web process never loads the NLP stack."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-m", "kb", "--db", str(Path(db_path).resolve()),
+                              "worker"])
+    click.echo(f"worker started (pid {child.pid})", err=True)
+    return child
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run what is queued, then stop.")
+@click.option("--poll", type=float, default=1.0, show_default=True,
+              help="Seconds between looks at the queue when it is empty.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool, poll: float) -> None:
+    """Run the jobs the web UI queues (adding sources, refreshing positions, retraining),
+    one at a time; `cxkb serve` starts one of these itself."""
+    import signal
+    import threading
+
+    from kb.worker import run_worker
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    ran = run_worker(ctx.obj["db_path"], once=once, poll=poll, stop=stop)
+    click.echo(f"worker stopped after {ran} job(s)", err=True)
 
 
 @cli.command()
@@ -603,6 +665,71 @@ def topics_move(ctx: click.Context, statement_id: str, topic_id: int) -> None:
 
     move_statement(_open(ctx), statement_id.removeprefix("statement:"), topic_id)
     click.echo(f"{statement_id} is now in topic {topic_id}", err=True)
+
+
+@cli.group()
+def users() -> None:
+    """Editors: who may write when the web UI is served beyond this machine."""
+
+
+def _password_rule(value: str) -> str:
+    from kb.errors import WeakPassword
+    from kb.users import check_password
+
+    try:
+        return check_password(value)
+    except WeakPassword as error:
+        raise click.UsageError(str(error)) from None
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (for scripts).")
+@click.option("--replace", is_flag=True, help="Give an existing user a new password.")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, password_stdin: bool, replace: bool) -> None:
+    """Make NAME an editor; the password (10+ characters) is asked for twice, hidden."""
+    from kb.errors import UserExists
+    from kb.users import add_user, check_name
+
+    check_name(name)
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("--password-stdin: stdin holds no password")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
+                                value_proc=_password_rule, err=True)
+    try:
+        user = add_user(_open(ctx), name, password, replace=replace)
+    except UserExists as error:
+        raise click.ClickException(f"{error}: --replace gives it a new password") from None
+    click.echo(f"{user.name} may now sign in as an {user.role}", err=True)
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """Every editor, with when they were added and last signed in."""
+    from kb.users import list_users
+
+    found = list_users(_open(ctx))
+    for user in found:
+        click.echo(f"{user.name}\t{user.role}\tadded {user.created_at}\t"
+                   f"last sign-in {user.last_login_at or 'never'}")
+    click.echo(f"{len(found)} user(s)", err=True)
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx: click.Context, name: str) -> None:
+    """Delete NAME's account; a signed-in session of theirs stops being able to write."""
+    from kb.users import remove_user
+
+    remove_user(_open(ctx), name)
+    click.echo(f"removed user {name}", err=True)
 
 
 def main() -> None:

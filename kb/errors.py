@@ -15,3 +15,19 @@ class NotFound(CxkbError):
 
 class HumanLabelProtected(CxkbError):
     """An automatic writer tried to change or remove a human label."""
+
+
+class UserExists(CxkbError):
+    """``cxkb users add`` for a name that already has an account (without replacing it)."""
+
+
+class UnknownUser(NotFound):
+    """A user name that has no account."""
+
+
+class BadUserName(CxkbError):
+    """A user name that is empty, too long, or holds spaces or control characters."""
+
+
+class WeakPassword(CxkbError):
+    """A password too short (or too long) to accept for an editor."""

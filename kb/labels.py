@@ -15,10 +15,27 @@ from typing import Any
 from sqlite_utils import Database
 
 from kb.db import utc_now
-from kb.errors import HumanLabelProtected
+from kb.errors import CxkbError, HumanLabelProtected, NotFound
 
 METHODS = ("rule", "model", "human")
 TARGET_TYPES = ("statement", "comment", "document", "person")
+_TARGET_SQL = {  # fixed statements chosen by kind, never built from input
+    "statement": "SELECT 1 FROM statements WHERE id = ?",
+    "comment": "SELECT 1 FROM comments WHERE id = ?",
+    "document": "SELECT 1 FROM documents WHERE id = ?",
+    "person": "SELECT 1 FROM people WHERE id = ?",
+}
+
+
+def parse_target(db: Database, target: str) -> tuple[str, str]:
+    """(kind, id) of a target written ``kind:id``; the target must exist."""
+    kind, _, ident = target.partition(":")
+    if kind not in TARGET_TYPES or not ident:
+        raise CxkbError(f"target {target!r} must be kind:id with kind one of "
+                        f"{', '.join(TARGET_TYPES)} (for example statement:st1a2b3c)")
+    if not db.execute(_TARGET_SQL[kind], [ident]).fetchone():
+        raise NotFound(f"no {kind} with id {ident!r}")
+    return kind, ident
 # When a target has labels from several methods, human wins, then rule, then model (the
 # ``effective_labels`` view); a rule label is written only where it knows better than
 # the model: an agreement inheriting the position of the person agreed with.

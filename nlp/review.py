@@ -13,25 +13,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from kb.errors import CxkbError, NotFound
-from kb.labels import TARGET_TYPES, record_human_label, undo_human_label
+from kb.labels import parse_target, record_human_label, undo_human_label
 from kb.settings import get_setting
 from nlp.debate import Debate, Example
 from nlp.positions import statement_context
-
-TABLES = {"statement": "statements", "comment": "comments", "document": "documents",
-          "person": "people"}
-
-
-def parse_target(db: Database, target: str) -> tuple[str, str]:
-    """(kind, id) of a target written ``kind:id``; the target must exist."""
-    kind, _, ident = target.partition(":")
-    if kind not in TARGET_TYPES or not ident:
-        raise CxkbError(f"target {target!r} must be kind:id with kind one of "
-                        f"{', '.join(TARGET_TYPES)} (for example statement:st1a2b3c)")
-    table = TABLES[kind]
-    if not db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [ident]).fetchone():  # fixed map
-        raise NotFound(f"no {kind} with id {ident!r}")
-    return kind, ident
 
 
 def annotator_name(explicit: str | None = None) -> str:

@@ -34,24 +34,60 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE=os.path.abspath(get_setting("db")),
         SECRET_KEY=get_setting("secret_key") or secrets.token_hex(32),
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        # uploads may be as large as a source can be; other forms are held to 1 MB
+        MAX_CONTENT_LENGTH=int(get_setting("max_source_bytes")) + 64 * 1024,
+        MAX_FORM_BYTES=1024 * 1024,
         PAGE_SIZE=50,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        WRITE_POLICY="local",  # local | editors | read-only: see kb.web.auth
     )
     if test_config:
         app.config.update(test_config)
     app.jinja_env.autoescape = True  # never turned off: every text we show is scraped
 
-    from kb.web import db, documents, listing, people, positions, search, security, topics
+    from kb.web import (
+        auth,
+        corrections,
+        db,
+        documents,
+        listing,
+        people,
+        positions,
+        search,
+        security,
+        sources,
+        topics,
+    )
 
     db.init_app(app)
     security.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(documents.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(positions.bp)
     app.register_blueprint(topics.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(listing.bp)
+    app.register_blueprint(sources.bp)
+    app.register_blueprint(corrections.bp)
     app.add_url_rule("/", endpoint="index", view_func=documents.index)
+    _stable_routes(app)
     return app
+
+
+# the routes issue 7 promises to keep stable, beside the pages' own addresses
+STABLE_ROUTES = (
+    ("/statements", "listing.positions_page"),
+    ("/statements.json", "listing.positions_json"),
+    ("/statements.csv", "listing.positions_csv"),
+    ("/threads/<document_id>", "documents.thread"),
+    ("/threads/<document_id>.json", "documents.thread_json"),
+    ("/search", "search.search_page"),
+    ("/topics", "topics.list_page"),
+)
+
+
+def _stable_routes(app: Flask) -> None:
+    for rule, endpoint in STABLE_ROUTES:
+        app.add_url_rule(rule, endpoint=f"stable:{rule}", view_func=app.view_functions[endpoint])

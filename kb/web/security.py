@@ -6,8 +6,9 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, current_app, request, session
 
+UPLOADS = {"sources.create_source"}  # endpoints that take a file up to max_source_bytes
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,6 +31,9 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    limit = current_app.config.get("MAX_FORM_BYTES")
+    if limit and (request.content_length or 0) > limit and request.endpoint not in UPLOADS:
+        abort(413, description=f"request over {limit:,} bytes")
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if origin and urlsplit(origin).netloc != request.host:
         abort(403, description="cross-site request refused")

@@ -17,6 +17,7 @@ from kb.topics import (
     topic_crossings,
     topic_statements,
 )
+from kb.web.auth import writer_required
 from kb.web.db import get_db
 
 bp = Blueprint("topics", __name__)
@@ -87,6 +88,7 @@ def _edit(action, *args):
 
 
 @bp.post("/topics/<int(signed=True):topic_id>/rename")
+@writer_required
 def rename(topic_id: int):
     _edit(rename_topic, topic_id, request.form.get("label", ""))
     flash("Topic renamed.")
@@ -94,6 +96,7 @@ def rename(topic_id: int):
 
 
 @bp.post("/topics/<int(signed=True):topic_id>/merge")
+@writer_required
 def merge(topic_id: int):
     try:
         into = int(request.form.get("into", ""))
@@ -105,6 +108,7 @@ def merge(topic_id: int):
 
 
 @bp.post("/topics/move")
+@writer_required
 def move():
     statement = request.form.get("statement", "")
     try:
