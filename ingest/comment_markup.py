@@ -318,10 +318,6 @@ def _read_item(rule: Rule, el: etree._Element, own: etree._Element, page: PageRu
             for junk in rule.drop(body):
                 if junk is not body:
                     remove_keeping_tail(junk)
-    if body is not own and rule.drop is not None:
-        for junk in rule.drop(body):
-            if junk is not body:
-                remove_keeping_tail(junk)
     for stamp in list(body.iter("time")):  # a date link inside the text (ping excerpts)
         holder = stamp.getparent()
         if holder is not None and holder.tag == "a" and not (holder.text or "").strip():

@@ -124,8 +124,10 @@ def _canonical(root: lxml.html.HtmlElement, url: str | None) -> str | None:
 def _title(root: lxml.html.HtmlElement, structured: StructuredData,
            thread: Thread | None) -> str | None:
     candidates = [structured.title, _meta(root, "og:title", "twitter:title")]
-    if thread is not None and thread.article is not None:
-        candidates = [structured.title] + [_text_of(root, "h1, h2.topic-title, h2")] + candidates
+    if thread is not None and thread.article is not None:  # a forum topic
+        candidates = [structured.title] + [_text_of(root, selector) for selector in (
+            ".topic-title", "#topic-title", "h1.threadtitle", ".thread-title", "h2.title",
+            "[itemprop=headline]")] + candidates
     candidates += [_text_of(root, selector) for selector in (
         "article h1", "h1.entry-title", ".entry-title", "h1.post-title", "h3.post-title",
         ".post-title", "h1.title", "main h1", "h1")]
