@@ -84,7 +84,7 @@ def _ingest(db: Database, params: dict[str, Any], progress: Progress) -> dict[st
 
     def each(done: int, total: int | None, outcome) -> None:
         state = "stored" if outcome.ok else f"failed: {outcome.error}"
-        progress(f"{outcome.locator}: {state}", done=done, total=total)
+        progress(f"{params.get('name') or outcome.locator}: {state}", done=done, total=total)
 
     report = ingest(db, [source], url=params.get("url"), fmt=params.get("format"),
                     allow_private=bool(params.get("allow_private")), progress=each)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
 
 from kb.errors import CxkbError
 from kb.jobs import enqueue
@@ -29,6 +29,19 @@ def debate_labels(db, debate: str) -> list[str]:
     if row is None:
         raise CxkbError(f"no debate {debate!r} has been analysed in this knowledge base")
     return [label["name"] for label in json.loads(row[0])]
+
+
+def debate_choices() -> dict[str, list[str]]:
+    """Every analysed debate's positions, for correction buttons on any page (per request)."""
+    if "debate_choices" not in g:
+        g.debate_choices = {r["name"]: [label["name"] for label in json.loads(r["labels"])]
+                            for r in get_db().query("SELECT name, labels FROM debates")}
+    return g.debate_choices
+
+
+@bp.app_context_processor
+def _choices() -> dict[str, Any]:
+    return {"debate_choices": debate_choices}
 
 
 def _back(default: str) -> str:
@@ -134,8 +147,7 @@ def statement_page(statement_id: str):
                         " ELSE 2 END", [statement_id]):
         row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
         labels.append(row)
-    debates = {r["name"]: [label["name"] for label in json.loads(r["labels"])]
-               for r in db.query("SELECT name, labels FROM debates ORDER BY name")}
+    debates = dict(sorted(debate_choices().items()))
     effective = {r["debate"]: r for r in db.query(
         "SELECT * FROM effective_labels WHERE target_type = 'statement' AND target_id = ?",
         [statement_id])}
@@ -149,8 +161,7 @@ def statement_page(statement_id: str):
 def review_page():
     """Model labels no person has looked at, least certain first, with one-click fixes."""
     db = get_db()
-    debates = {r["name"]: [label["name"] for label in json.loads(r["labels"])]
-               for r in db.query("SELECT name, labels FROM debates ORDER BY name")}
+    debates = dict(sorted(debate_choices().items()))
     debate = request.args.get("debate") or next(iter(debates), "")
     try:
         page = max(1, int(request.args.get("page", "1")))
