@@ -160,7 +160,7 @@ def test_stages_scale_with_the_corpus() -> None:
 def test_topic_pages_and_edits_in_the_browser_and_test_client(seeds: Path) -> None:
     app = make_app(seeds)
     client = app.test_client()
-    topics = client.get("/topics.json").get_json()["topics"]
+    topics = client.get("/topics.json").get_json()["rows"]
     first = topics[0]
     page = client.get(f"/topics/{first['id']}")
     assert page.status_code == 200 and first["label"] in page.get_data(as_text=True)

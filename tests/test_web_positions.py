@@ -149,7 +149,7 @@ def test_overview_in_chromium_leads_to_the_quote_in_its_thread(analysed, tmp_pat
 
 
 def test_people_pages_show_positions_threads_quotes_and_agreement(client, analysed) -> None:
-    people = {p["name"]: p for p in client.get("/people.json").get_json()["people"]}
+    people = {p["name"]: p for p in client.get("/people.json").get_json()["rows"]}
     temkin = client.get(f"/people/{people['Bruce Temkin']['id']}.json").get_json()
     assert temkin["description"] == "vice president and research director, Forrester"
     assert {t["title"] for t in temkin["threads"]} >= {BLOG_TITLE, MAGAZINE_TITLE}
@@ -171,10 +171,10 @@ def test_position_listing_filters_facets_and_exports_what_it_shows(client, analy
 
     everything = client.get("/positions.json?debate=outcome-function").get_json()
     labels = {f["value"]: f["n"] for f in everything["facets"]["label"]}
-    assert sum(labels.values()) == everything["total"] > 50
+    assert sum(labels.values()) == everything["count"] > 50
     chosen = client.get("/positions.json?debate=outcome-function&label=outcome"
                         "&sort=least-certain").get_json()
-    assert chosen["total"] == labels["outcome"]
+    assert chosen["count"] == labels["outcome"]
     assert {r["label"] for r in chosen["rows"]} == {"outcome"}
     confidences = [r["confidence"] for r in chosen["rows"]]
     assert confidences == sorted(confidences)

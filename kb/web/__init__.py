@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.autoescape = True  # never turned off: every text we show is scraped
 
     from kb.web import (
+        api,
         auth,
         corrections,
         db,
@@ -71,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(listing.bp)
     app.register_blueprint(sources.bp)
     app.register_blueprint(corrections.bp)
+    app.register_blueprint(api.bp)
     app.add_url_rule("/", endpoint="index", view_func=documents.index)
     _stable_routes(app)
     return app

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
+from kb.web.api import page_json
 from kb.web.db import get_db
 from kb.web.positions import thread_positions
 
@@ -57,7 +58,7 @@ def list_documents_json():
     db = get_db()
     page = _page()
     rows = list(db.query(_LIST_SQL, {"limit": 50, "offset": (page - 1) * 50}))
-    return jsonify({"documents": rows, "page": page, "total": db["documents"].count})
+    return page_json(rows, db["documents"].count, page, 50)
 
 
 def _thread(document_id: str) -> dict[str, Any]:

@@ -8,8 +8,9 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
+from kb.web.api import page_json
 from kb.web.db import get_db
 
 bp = Blueprint("listing", __name__)
@@ -98,8 +99,8 @@ def positions_json():
     rows = _rows(filters, request.args.get("sort", "confidence"), PAGE_SIZE,
                  (page - 1) * PAGE_SIZE)
     total = get_db().execute(f"SELECT count(*) {_BASE}", filters).fetchone()[0]
-    return jsonify({"rows": rows, "total": total, "page": page, "facets": _facets(filters),
-                    "csv": url_for("listing.positions_csv", **request.args)})
+    return page_json(rows, total, page, PAGE_SIZE, facets=_facets(filters),
+                     csv=url_for("listing.positions_csv", **request.args))
 
 
 @bp.get("/positions.csv")

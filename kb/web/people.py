@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template
 
+from kb.web.api import page_json
 from kb.web.db import get_db
 
 bp = Blueprint("people", __name__)
@@ -75,7 +76,8 @@ def list_page():
 
 @bp.get("/people.json")
 def list_json():
-    return jsonify({"people": _people()})
+    people = _people()
+    return page_json(people, len(people), 1, max(len(people), 1))
 
 
 @bp.get("/people/<person_id>")

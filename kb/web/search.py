@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from kb.errors import SearchError
 from kb.search import KINDS, literal_query, plain_snippet, search, snippet_parts
+from kb.web.api import page_json
 from kb.web.db import get_db
 
 bp = Blueprint("search", __name__)
@@ -49,5 +50,6 @@ def search_json():
         return jsonify({"error": error, "query": query}), 400
     hits = [] if results is None else [
         {**h.__dict__, "snippet": plain_snippet(h.snippet, "", "")} for h in results.hits]
-    return jsonify({"query": query, "page": page, "hits": hits,
-                    "counts": results.counts if results else {}})
+    counts = results.counts if results else {}
+    total = sum(counts.get(kind, 0) for kind in _kinds)
+    return page_json(hits, total, page, PAGE_SIZE, query=query, counts=counts)

@@ -17,6 +17,7 @@ from kb.topics import (
     topic_crossings,
     topic_statements,
 )
+from kb.web.api import page_json
 from kb.web.auth import writer_required
 from kb.web.db import get_db
 
@@ -53,7 +54,8 @@ def list_page():
 
 @bp.get("/topics.json")
 def list_json():
-    return jsonify({"topics": list_topics(get_db())})
+    topics = list_topics(get_db())
+    return page_json(topics, len(topics), 1, max(len(topics), 1))
 
 
 def _topic(topic_id: int) -> dict:

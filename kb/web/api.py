@@ -1,0 +1,146 @@
+"""The JSON API's description: an OpenAPI 3.1 document served at ``/openapi.json``.
+
+Every listing answers at its page's path with ``.json`` in the shape ``{"rows": [...],
+"count": N, "next": URL or null}`` and takes the same query parameters as the page; the
+``.csv`` twin exports exactly the filtered rows. Written by hand, kept honest by
+``tests/test_web_api.py``, which calls every path it lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+bp = Blueprint("api", __name__)
+
+_PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
+         "description": "Page number (50 rows a page)."}
+
+
+def _q(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": {"type": kind}, "description": description}
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _listing(summary: str, parameters: list[dict[str, Any]], row: str) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": [*parameters, _PAGE], "responses": {
+        "200": {"description": "One page of rows", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Page", "properties": {
+                "rows": {"type": "array", "items": {"$ref": f"#/components/schemas/{row}"}}}}}}},
+        "400": {"description": "A parameter that cannot be read (a bad search query)"}}}}
+
+
+def _object(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": parameters, "responses": {
+        "200": {"description": "The object", "content": {"application/json": {
+            "schema": {"type": "object"}}}},
+        "404": {"description": "No such object"}}}}
+
+
+STATEMENT_FILTERS = [
+    _q("debate", "Debate name, e.g. outcome-function."),
+    _q("label", "Position within the debate, e.g. outcome."),
+    _q("method", "How the label was given: human, rule or model."),
+    _q("person", "Speaker's person id."),
+    _q("document", "Document id."),
+    _q("site", "The document's site."),
+    _q("source", "Source id."),
+    _q("topic", "Topic id.", "integer"),
+    _q("since", "Published on or after (YYYY-MM-DD)."),
+    _q("until", "Published on or before (YYYY-MM-DD)."),
+    _q("min_confidence", "Lowest confidence, 0..1.", "number"),
+    _q("q", "Words the statement contains."),
+    _q("sort", "confidence, least-certain or date."),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document (a plain dict, so tests can walk it)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "cxkb", "version": "1",
+                 "description": "The knowledge base's pages as JSON: every listing answers "
+                                "at the same path with .json (and .csv), same filters."},
+        "paths": {
+            "/statements.json": _listing("Labelled statements (positions with their quotes)",
+                                         STATEMENT_FILTERS, "Statement"),
+            "/documents.json": _listing("Articles and posts", [], "Document"),
+            "/people.json": _listing("People", [], "Person"),
+            "/topics.json": _listing("Topics", [], "Topic"),
+            "/search.json": _listing("Full-text search over statements, comments and documents",
+                                     [{**_q("q", "SQLite FTS5 query"), "required": True},
+                                      _q("kind", "statement, comment or document")], "Hit"),
+            "/debates.json": _object("Each debate with its positions, counts and quotes", []),
+            "/threads/{document_id}.json": _object("A document with its nested comments",
+                                                   [_path("document_id")]),
+            "/people/{person_id}.json": _object("A person's positions, quotes and relations",
+                                                [_path("person_id")]),
+            "/topics/{topic_id}.json": _object("A topic with its positions and people",
+                                               [_path("topic_id")]),
+            "/jobs/{job_id}.json": _object("A background job: status, progress, result",
+                                           [_path("job_id")]),
+            "/label": {"post": {
+                "summary": "Record a human label (confirm or correct); needs the session's "
+                           "CSRF token, and a signed-in editor when served beyond localhost",
+                "requestBody": {"content": {"application/x-www-form-urlencoded": {
+                    "schema": {"type": "object",
+                               "required": ["target", "debate", "label", "csrf_token"],
+                               "properties": {
+                                   "target": {"type": "string",
+                                              "description": "kind:id, e.g. statement:st1a2b"},
+                                   "debate": {"type": "string"},
+                                   "label": {"type": "string"},
+                                   "csrf_token": {"type": "string"},
+                                   "next": {"type": "string",
+                                            "description": "A path on this site to go to"}}}}}},
+                "responses": {"303": {"description": "Stored; redirect to next"},
+                              "400": {"description": "Unknown target, debate or label"},
+                              "401": {"description": "Sign in first"},
+                              "403": {"description": "No CSRF token, or read-only"}}}},
+        },
+        "components": {"schemas": {
+            "Page": {"type": "object", "required": ["rows", "count", "next"], "properties": {
+                "rows": {"type": "array"},
+                "count": {"type": "integer", "description": "Rows matching, all pages"},
+                "next": {"type": ["string", "null"], "description": "The next page's URL"}}},
+            "Statement": {"type": "object", "properties": {
+                "id": {"type": "string"}, "debate": {"type": "string"},
+                "label": {"type": "string"}, "method": {"type": "string"},
+                "confidence": {"type": ["number", "null"]}, "text": {"type": "string"},
+                "speaker": {"type": ["string", "null"]},
+                "document_id": {"type": "string"}}},
+            "Document": {"type": "object", "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"},
+                "url": {"type": ["string", "null"]}}},
+            "Person": {"type": "object", "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"}}},
+            "Topic": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "label": {"type": "string"},
+                "size": {"type": "integer"}}},
+            "Hit": {"type": "object", "properties": {
+                "kind": {"type": "string"}, "id": {"type": "string"},
+                "snippet": {"type": "string"}}},
+        }},
+    }
+
+
+def page_json(rows: list[dict[str, Any]], count: int, page: int, page_size: int,
+              **extra: Any):
+    """A listing's JSON: ``{"rows", "count", "next"}`` (plus ``extra`` keys), where ``next``
+    is this same request for the following page, or None on the last one."""
+    from flask import request, url_for
+
+    following = None
+    if page * page_size < count:
+        args = {**request.args.to_dict(), "page": page + 1}
+        following = url_for(request.endpoint, **(request.view_args or {}), **args)
+    return jsonify({"rows": rows, "count": count, "next": following, **extra})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
