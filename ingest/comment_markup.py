@@ -33,7 +33,7 @@ RULES_FILE = Path(__file__).with_name("comment_rules.toml")
 GENERIC_RULE = "generic"  # the fallback rule's name in the rules file
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _AUTHOR_NOISE = re.compile(
-    r"^\s*(?:by|von|par|posted by|pingback|trackback)\s*:?\s+|\s*(?:says|said|wrote|schreibt|"
+    r"^\s*(?:by|von|par|posted by|pingback|trackback)\s*:?\s*|\s*(?:says|said|wrote|schreibt|"
     r"sagt|dit|a dit|écrit|a écrit|commented)\s*(?::|\.{2,3}|…)?\s*$|\s*[»|:,]+\s*$",
     re.IGNORECASE)
 
@@ -55,6 +55,7 @@ class Rule:
     sibling: bool
     parent: str  # "nesting", "flat" or "CSS@attr"
     article_first: bool
+    require_date: bool = False
 
 
 @dataclass
@@ -75,6 +76,8 @@ class PageRules:
     kind_class: dict[str, str]
     furniture: CSSSelector
     subscribe_words: tuple[str, ...]
+    article_body: CSSSelector
+    dateline: re.Pattern
     rules: tuple[Rule, ...]
 
 
@@ -119,13 +122,17 @@ def load_rules(path: Path = RULES_FILE) -> PageRules:
                 ids=tuple(_id_spec(s) for s in raw.get("id", [])),
                 sibling=bool(raw.get("sibling", False)), parent=raw.get("parent", "nesting"),
                 article_first=raw.get("article") == "first-item",
+                require_date=raw.get("require") == "date",
             ))
         except Exception as error:  # a broken selector is a bug in the rules file
             raise ValueError(f"{path.name}: rule {raw.get('name')!r}: {error}") from error
     page = data["page"]
     return PageRules(not_in=_css(page["not_in"]), heading=_css(page["heading"]),
                      kind_class=dict(page["kind_class"]), furniture=_css(page["furniture"]),
-                     subscribe_words=tuple(page["subscribe_words"]), rules=tuple(rules))
+                     subscribe_words=tuple(page["subscribe_words"]),
+                     article_body=_css(page["article_body"]),
+                     dateline=re.compile("".join(page["dateline"].split()), re.IGNORECASE),
+                     rules=tuple(rules))
 
 
 def find_threads(root: lxml.html.HtmlElement, *, base_url: str | None = None) -> list[Thread]:
@@ -190,7 +197,8 @@ def _apply(rule: Rule, root: lxml.html.HtmlElement, excluded: set, page: PageRul
             linked = _resolve_reply_link(rule, own, permalinks, base_url)
             if linked is not None and linked < i:
                 parents[i] = linked
-    keep = [i for i, c in enumerate(comments) if c.text or c.kind != "comment"]
+    keep = [i for i, c in enumerate(comments) if (c.text or c.kind != "comment")
+            and (c.posted_at_text or not rule.require_date)]
     thread = Thread(rule.name, [], [])
     article_index = None
     if rule.article_first and keep:
@@ -295,6 +303,7 @@ def _first(selectors: tuple[CSSSelector, ...], el: etree._Element) -> etree._Ele
 
 def _clean_name(text: str) -> str | None:
     name = " ".join(text.split())
+    name = re.split(r"\s+[|·]\s+", name, maxsplit=1)[0]  # "Posted by: Zoë | Jan 11, 2006"
     for _ in range(2):
         name = _AUTHOR_NOISE.sub("", name).strip()
     return name or None
@@ -312,6 +321,8 @@ def _read_item(rule: Rule, el: etree._Element, own: etree._Element, page: PageRu
     text_el = _first_in(rule.text, scope[1:] if rule.sibling else scope)
     if text_el is not None and text_el is not own:
         body = copy.deepcopy(text_el)
+        if body.tag == "blockquote":  # vBulletin 4 wraps every post in one: not a quote
+            body.tag = "div"
     else:
         body = copy.deepcopy(own)
         if rule.drop is not None:

@@ -27,7 +27,7 @@ from ingest.comment_markup import (
 from ingest.dates import to_iso
 from ingest.decode import decode_html
 from ingest.errors import ExtractionError
-from ingest.htmltext import parse_document
+from ingest.htmltext import html_to_text, parse_document
 from ingest.structured import StructuredData, read_structured
 from kb.records import DocumentRecord
 
@@ -125,11 +125,13 @@ def _title(root: lxml.html.HtmlElement, structured: StructuredData,
            thread: Thread | None) -> str | None:
     candidates = [structured.title, _meta(root, "og:title", "twitter:title")]
     if thread is not None and thread.article is not None:  # a forum topic
-        candidates = [structured.title] + [_text_of(root, selector) for selector in (
-            ".topic-title", "#topic-title", "h1.threadtitle", ".thread-title", "h2.title",
-            "[itemprop=headline]")] + candidates
+        candidates = [structured.title, _meta(root, "og:title")] + [
+            _text_of(root, selector) for selector in (
+                ".topic-title", "#topic-title a", "h1.threadtitle", ".thread-title",
+                "h2.title")] + candidates
     candidates += [_text_of(root, selector) for selector in (
         "article h1", "h1.entry-title", ".entry-title", "h1.post-title", "h3.post-title",
+        "h3.entry-header", "h2.entry-header",
         ".post-title", "h1.title", "main h1", "h1")]
     candidates.append(_title_tag(root))
     for candidate in candidates:
@@ -198,7 +200,7 @@ def _article(root: lxml.html.HtmlElement, text: str, structured: StructuredData,
     if extracted is not None:
         t_author, t_date = extracted.author, extracted.date
         if not body:
-            body = _paragraphs(extracted.text or "", title)
+            body = _trim_to_marked_body(_paragraphs(extracted.text or "", title), root)
     # article:author is often a profile URL: a name is wanted, the first one given
     author = next((name for name in (
         structured.author, _meta(root, "author", "article:author", "parsely-author"),
@@ -215,10 +217,32 @@ def _article(root: lxml.html.HtmlElement, text: str, structured: StructuredData,
     return body, author, written, iso
 
 
+def _trim_to_marked_body(body: str, root: lxml.html.HtmlElement) -> str:
+    """Cut what trafilatura kept before and after the theme's own article element (a
+    blog's description, "Publié le … · 4 min de lecture"), when the page marks one."""
+    marked = [el for el in load_rules().article_body(root) if not _in_comments(el)]
+    if len(marked) != 1:
+        return body
+    lines = [" ".join(line.split()) for line in html_to_text(marked[0]).split("\n")]
+    lines = [line for line in lines if len(line) > 20]
+    if not lines:
+        return body
+    start = body.find(lines[0][:60])
+    if start > 0:
+        body = body[start:]
+    end = body.rfind(lines[-1][-60:])
+    if end != -1:
+        body = body[: end + len(lines[-1][-60:])]
+    return body
+
+
 def _paragraphs(text: str, title: str | None) -> str:
     lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
     if lines and title and lines[0].casefold() == title.casefold():
+        lines = lines[1:]
+    dateline = load_rules().dateline
+    while len(lines) > 1 and len(lines[0]) < 120 and dateline.search(lines[0]):
         lines = lines[1:]
     return "\n\n".join(lines)
 
@@ -226,12 +250,19 @@ def _paragraphs(text: str, title: str | None) -> str:
 def _byline(root: lxml.html.HtmlElement) -> str | None:
     for selector in (".entry-meta .author .fn", ".author.vcard .fn", ".byline .author",
                      ".entry-author", ".post-author .fn", ".post-author", ".post-footer .fn",
-                     "span.author", ".byline .fn", "[rel=author]", ".byline"):
+                     "span.author", ".byline .fn", "[rel=author]", ".byline", ".post-footers",
+                     ".entry-footer"):
         for el in root.cssselect(selector):
             if _in_comments(el):
                 continue
-            name = re.sub(r"^\s*(?:(?:view all )?posts by|by|von|par)\s+|\s*[→»]$", "",
-                          " ".join(el.text_content().split()), flags=re.IGNORECASE)
+            name = " ".join(el.text_content().split())
+            posted = re.match(r"^(?:posted|written|publié|veröffentlicht)\s+(?:by|par|von)\s+"
+                              r"(.+?)(?:\s+(?:at|on|à|le|am|um)\s+.*|\s*[|·].*)?$", name,
+                              re.IGNORECASE)
+            if posted:
+                name = posted.group(1)
+            name = re.sub(r"^\s*(?:(?:view all )?posts by|by|von|par)\s+|\s*[→»]$", "", name,
+                          flags=re.IGNORECASE)
             if name and len(name) < 80:
                 return name
     return None

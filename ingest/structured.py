@@ -127,7 +127,7 @@ def _external_id(node: dict[str, Any]) -> str | None:
         if isinstance(value, (int, str)) and str(value).strip():
             value = str(value).strip()
             fragment = value.rsplit("#", 1)[-1] if "#" in value else value
-            match = re.search(r"(?:comment|c|post|reply)[-_]?(\w[\w-]*)$", fragment, re.I)
+            match = re.search(r"(?:comment|c|post|reply)[-_]?(\w[\w-]*)$", fragment, re.IGNORECASE)
             return match.group(1) if match else fragment
     return None
 
