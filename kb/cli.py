@@ -239,6 +239,10 @@ def _serve(db_path: str, host: str, port: int, *, read_only: bool = False,
         click.echo("warning: nobody can write: add one with cxkb users add NAME", err=True)
     click.echo(f"serving {db_path} on http://{host}:{port}/ ({who}; Ctrl+C to stop)", err=True)
     child = _start_worker(db_path) if worker and policy != "read-only" else None
+    import signal
+
+    # a SIGTERM (systemd, docker stop) ends the server like Ctrl+C, so the worker stops too
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         waitress.serve(app, host=host, port=port, threads=8, ident="cxkb")
     finally:
@@ -247,12 +251,17 @@ def _serve(db_path: str, host: str, port: int, *, read_only: bool = False,
             child.wait(timeout=30)
 
 
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
 def _start_worker(db_path: str):
     """`cxkb worker` in a process of its own: the web process never loads the NLP stack."""
+    import os
     import subprocess
 
     child = subprocess.Popen([sys.executable, "-m", "kb", "--db", str(Path(db_path).resolve()),
-                              "worker"])
+                              "worker", "--parent-pid", str(os.getpid())])
     click.echo(f"worker started (pid {child.pid})", err=True)
     return child
 
@@ -261,8 +270,10 @@ def _start_worker(db_path: str):
 @click.option("--once", is_flag=True, help="Run what is queued, then stop.")
 @click.option("--poll", type=float, default=1.0, show_default=True,
               help="Seconds between looks at the queue when it is empty.")
+@click.option("--parent-pid", type=int, default=None, hidden=True,
+              help="Stop when this process (the server that started us) is gone.")
 @click.pass_context
-def worker(ctx: click.Context, once: bool, poll: float) -> None:
+def worker(ctx: click.Context, once: bool, poll: float, parent_pid: int | None) -> None:
     """Run the jobs the web UI queues (adding sources, refreshing positions, retraining),
     one at a time; `cxkb serve` starts one of these itself."""
     import signal
@@ -272,7 +283,7 @@ def worker(ctx: click.Context, once: bool, poll: float) -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    ran = run_worker(ctx.obj["db_path"], once=once, poll=poll, stop=stop)
+    ran = run_worker(ctx.obj["db_path"], once=once, poll=poll, stop=stop, parent_pid=parent_pid)
     click.echo(f"worker stopped after {ran} job(s)", err=True)
 
 
@@ -695,7 +706,7 @@ def users_add(ctx: click.Context, name: str, password_stdin: bool, replace: bool
 
     check_name(name)
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise click.UsageError("--password-stdin: stdin holds no password")
     else:

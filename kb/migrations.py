@@ -352,8 +352,90 @@ def m006_jobs_and_users(db: Database) -> None:
     )
 
 
+# the effective label of one statement in one debate, with what the listing filters on
+_POSITION_ROWS = """
+    INSERT OR REPLACE INTO statement_positions
+        (statement_id, debate, label, method, confidence, document_id, person_id)
+    SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id, s.speaker_person_id
+    FROM effective_labels AS e JOIN statements AS s ON s.id = e.target_id
+    LEFT JOIN comments AS c ON c.id = s.comment_id
+    JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
+    WHERE e.target_type = 'statement'"""
+
+
+def _refresh(statement: str, debate: str | None = None) -> str:
+    """Trigger body: recompute the listing rows of ``statement`` (in ``debate``, or all)."""
+    where = f"statement_id = {statement}" + (f" AND debate = {debate}" if debate else "")
+    pick = f" AND e.target_id = {statement}" + (f" AND e.debate = {debate}" if debate else "")
+    return f"DELETE FROM statement_positions WHERE {where};\n{_POSITION_ROWS}{pick};"
+
+
+def m007_listing_indexes(db: Database) -> None:
+    """Indexes for the web pages, and ``statement_positions``: the effective label of every
+    statement per debate (the ``effective_labels`` view joined to its statement and
+    document), kept current by triggers on labels, statements and comments, so the
+    position listing filters, counts facets and sorts 100k statements from indexes."""
+    db.executescript(
+        f"""
+        CREATE INDEX statements_person ON statements(speaker_person_id);
+        CREATE INDEX documents_published ON documents(published IS NULL, published DESC, title);
+        -- the labels that override a model label (the overview subtracts what they hide)
+        CREATE INDEX labels_overriding ON labels(debate, target_type, target_id)
+            WHERE method IN ('human', 'rule');
+        CREATE TABLE statement_positions (
+            statement_id TEXT NOT NULL,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            method TEXT NOT NULL,
+            confidence REAL,
+            document_id TEXT NOT NULL,
+            person_id TEXT,                    -- the statement's speaker_person_id
+            PRIMARY KEY (statement_id, debate)
+        ) WITHOUT ROWID;
+        CREATE INDEX statement_positions_facets ON statement_positions(
+            debate, label, method, confidence, person_id, document_id);
+        CREATE INDEX statement_positions_person ON statement_positions(
+            person_id, debate, label, method, confidence);
+        CREATE INDEX statement_positions_document ON statement_positions(
+            document_id, debate, label, method, confidence);
+        CREATE INDEX statement_positions_confidence ON statement_positions(confidence);
+        {_POSITION_ROWS};
+        CREATE TRIGGER statement_positions_label_insert AFTER INSERT ON labels
+        WHEN NEW.target_type = 'statement'
+        BEGIN {_refresh("NEW.target_id", "NEW.debate")} END;
+        CREATE TRIGGER statement_positions_label_update
+        AFTER UPDATE OF target_type, target_id, debate, label, confidence, method ON labels
+        WHEN OLD.target_type = 'statement' OR NEW.target_type = 'statement'
+        BEGIN
+            {_refresh("OLD.target_id", "OLD.debate")}
+            {_refresh("NEW.target_id", "NEW.debate")}
+        END;
+        CREATE TRIGGER statement_positions_label_delete AFTER DELETE ON labels
+        WHEN OLD.target_type = 'statement'
+        BEGIN {_refresh("OLD.target_id", "OLD.debate")} END;
+        CREATE TRIGGER statement_positions_statement_insert AFTER INSERT ON statements
+        BEGIN {_refresh("NEW.id")} END;
+        CREATE TRIGGER statement_positions_statement_update
+        AFTER UPDATE OF id, document_id, comment_id, speaker_person_id ON statements
+        BEGIN
+            DELETE FROM statement_positions WHERE statement_id = OLD.id;
+            {_refresh("NEW.id")}
+        END;
+        CREATE TRIGGER statement_positions_statement_delete AFTER DELETE ON statements
+        BEGIN DELETE FROM statement_positions WHERE statement_id = OLD.id; END;
+        CREATE TRIGGER statement_positions_comment_moved
+        AFTER UPDATE OF document_id ON comments
+        BEGIN
+            UPDATE statement_positions SET document_id = NEW.document_id
+            WHERE statement_id IN (SELECT id FROM statements WHERE comment_id = NEW.id);
+        END;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
-                               m004_topics, m005_web_sources, m006_jobs_and_users]
+                               m004_topics, m005_web_sources, m006_jobs_and_users,
+                               m007_listing_indexes]
 
 
 def schema_version(db: Database) -> int:

@@ -27,9 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(db_path: str | Path, *, once: bool = False, poll: float = 1.0,
-               stop: Event | None = None) -> int:
-    """Run queued jobs until stopped (or, with ``once``, until the queue is empty);
-    return how many jobs ran."""
+               stop: Event | None = None, parent_pid: int | None = None) -> int:
+    """Run queued jobs until stopped (or, with ``once``, until the queue is empty, or when
+    ``parent_pid`` — the server that started this worker — is gone); return how many ran."""
+    import os
+
     db = open_db(db_path)
     abandoned = fail_abandoned(db)
     if abandoned:
@@ -37,6 +39,9 @@ def run_worker(db_path: str | Path, *, once: bool = False, poll: float = 1.0,
     ran = 0
     try:
         while stop is None or not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("the server that started this worker has stopped; stopping")
+                break
             job = claim_next(db)
             if job is None:
                 if once:

@@ -206,3 +206,37 @@ def test_stable_routes_answer(analysed: Path) -> None:
                   "/sources/new", "/jobs/"):
         assert client.get(route).status_code == 200, route
     assert json.loads(client.get("/statements.json").get_data())["rows"]
+
+
+def test_listing_filters_by_site_source_topic_and_dates(analysed: Path) -> None:
+    client = app_for(analysed).test_client()
+    everything = client.get("/statements.json?debate=outcome-function").get_json()["count"]
+    documents = rows(analysed, "SELECT id, source_id, published FROM documents")
+    first = documents[0]
+    by_source = client.get(f"/statements.json?debate=outcome-function&source="
+                           f"{first['source_id']}").get_json()
+    assert 0 < by_source["count"] < everything
+    assert {r["document_id"] for r in by_source["rows"]} == {first["id"]}
+    # dates: nothing before 1990; a range keeps the dated statements only; a malformed
+    # date is ignored
+    assert client.get("/statements.json?until=1990-01-01").get_json()["count"] == 0
+    dated = client.get("/statements.json?debate=outcome-function&since=1990-01-01&"
+                       "until=2100-12-31").get_json()
+    assert 0 < dated["count"] <= everything
+    assert all(r["published"] for r in dated["rows"])
+    assert client.get("/statements.json?debate=outcome-function&since=' OR 1=1 --"
+                      ).get_json()["count"] == everything
+    # a topic: only its statements
+    some = rows(analysed, "SELECT target_id FROM labels WHERE debate = 'outcome-function'"
+                " AND target_type = 'statement' LIMIT 3")
+    db = open_db(analysed)
+    with db.conn:
+        for row in some:
+            db["topic_assignments"].upsert({"statement_id": row["target_id"], "topic_id": 7,
+                                            "score": 1.0, "method": "model",
+                                            "updated_at": "2026-01-01"}, pk="statement_id")
+    db.close()
+    topic = client.get("/statements.json?debate=outcome-function&topic=7").get_json()
+    assert sorted(r["id"] for r in topic["rows"]) == sorted(r["target_id"] for r in some)
+    html = client.get("/statements?debate=outcome-function&since=2000-01-01").get_data(True)
+    assert 'name="since" type="date" value="2000-01-01"' in html

@@ -38,7 +38,7 @@ from flask import (
     url_for,
 )
 
-from kb.users import verify_user
+from kb.users import MAX_NAME, verify_user
 from kb.web.db import get_db
 
 bp = Blueprint("auth", __name__)
@@ -194,7 +194,7 @@ def login():
         return render_template("auth/login.html", next=next_url, error=None), status
     if request.method == "GET":
         return render_template("auth/login.html", next=next_url, error=None)
-    name = request.form.get("name", "").strip()
+    name = request.form.get("name", "").strip()[:MAX_NAME + 1]  # bounds the lockout's keys
     password = request.form.get("password", "")
     lockout: Lockout = current_app.extensions["cxkb_lockout"]
     wait = lockout.seconds_left(name)

@@ -15,30 +15,62 @@ bp = Blueprint("positions", __name__)
 QUOTES_PER_POSITION = 3
 
 
+# every label of a debate, counted from the index labels_debate ...
+_ALL_LABELS = """
+    SELECT target_type, label, count(*) AS n FROM labels WHERE debate = ?
+    GROUP BY target_type, label"""
+# ... less the labels a human or rule label overrides (the effective_labels view counted,
+# without testing every one of the debate's labels for a sibling that outranks it)
+_HIDDEN_LABELS = """
+    SELECT l.target_type, l.label, count(*) AS n FROM labels AS l
+    WHERE l.id IN (
+        SELECT h.id FROM labels AS o
+        JOIN labels AS h ON h.target_type = o.target_type AND h.target_id = o.target_id
+                        AND h.debate = o.debate
+        WHERE o.debate = ? AND o.method IN ('human', 'rule')
+          AND (CASE h.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END)
+            < (CASE o.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END))
+    GROUP BY l.target_type, l.label"""
+# the strongest quotes: human labels first, then model, then rule; surest, then longest
+_QUOTES = """
+    SELECT s.id, s.text, s.speaker, s.speaker_person_id, p.confidence, p.method,
+           p.document_id, d.title AS document_title, s.comment_id
+    FROM statement_positions AS p JOIN statements AS s ON s.id = p.statement_id
+    JOIN documents AS d ON d.id = p.document_id
+    WHERE p.debate = ? AND p.label = ? AND p.method = ?
+    ORDER BY p.confidence DESC, length(s.text) DESC
+    LIMIT ?"""
+
+
+def effective_counts(debate: str) -> dict[str, dict[str, int]]:
+    """How many targets of each type hold each label in ``debate``: the rows of the
+    ``effective_labels`` view, counted as all labels less the overridden ones."""
+    db = get_db()
+    counts: dict[str, dict[str, int]] = {}
+    for r in db.query(_ALL_LABELS, [debate]):
+        counts.setdefault(r["target_type"], {})[r["label"]] = r["n"]
+    for r in db.query(_HIDDEN_LABELS, [debate]):
+        counts[r["target_type"]][r["label"]] -= r["n"]
+    return counts
+
+
+def strongest_quotes(debate: str, label: str, limit: int) -> list[dict[str, Any]]:
+    quotes: list[dict[str, Any]] = []
+    for method in ("human", "model", "rule"):
+        if len(quotes) < limit:
+            quotes += get_db().query(_QUOTES, [debate, label, method, limit - len(quotes)])
+    return quotes
+
+
 def debates_overview() -> list[dict[str, Any]]:
     db = get_db()
     out = []
     for debate in db.query("SELECT * FROM debates ORDER BY name"):
         labels = json.loads(debate["labels"])
-        counts: dict[str, dict[str, int]] = {}
-        for r in db.query("SELECT target_type, label, count(*) AS n FROM effective_labels"
-                          " WHERE debate = ? GROUP BY target_type, label", [debate["name"]]):
-            counts.setdefault(r["target_type"], {})[r["label"]] = r["n"]
+        counts = effective_counts(debate["name"])
         positions = []
         for label in labels:
-            quotes = list(db.query(
-                """
-                SELECT s.id, s.text, s.speaker, s.speaker_person_id, e.confidence, e.method,
-                       coalesce(s.document_id, c.document_id) AS document_id,
-                       d.title AS document_title, s.comment_id
-                FROM effective_labels AS e JOIN statements AS s ON s.id = e.target_id
-                LEFT JOIN comments AS c ON c.id = s.comment_id
-                JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
-                WHERE e.debate = ? AND e.target_type = 'statement' AND e.label = ?
-                ORDER BY e.method = 'human' DESC, e.method = 'model' DESC, e.confidence DESC,
-                         length(s.text) DESC
-                LIMIT ?
-                """, [debate["name"], label["name"], QUOTES_PER_POSITION]))
+            quotes = strongest_quotes(debate["name"], label["name"], QUOTES_PER_POSITION)
             positions.append({**label, "quotes": quotes,
                               **{kind: counts.get(kind, {}).get(label["name"], 0)
                                  for kind in ("statement", "comment", "person", "document")}})
