@@ -147,3 +147,13 @@ def test_add_a_source_by_upload_and_watch_the_job_finish(page, site, tmp_path) -
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+@pytest.mark.parametrize("path", ["/", "/statements?debate=outcome-function", "/review",
+                                  "/sources/new", "/people/"])
+def test_pages_fit_a_phone(page, path) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(path)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    shot(page, "phone-" + (path.strip("/").split("?")[0].replace("/", "-") or "home"))
+    assert overflow <= 1, f"{path} is {overflow}px wider than a phone screen"
