@@ -135,6 +135,10 @@ def test_wheel_installs_and_serves_the_demo_from_a_fresh_venv(wheel, tmp_path):
     built = _run([cxkb, "--db", "demo.db", "demo", "--no-serve"], env=env, cwd=tmp_path)
     assert "documents 2 added" in built.stderr and "comments 9 added" in built.stderr
     assert (tmp_path / "demo.db").is_file()
+    # a saved web page: the installed package carries its comment rules
+    page = REPO / "tests" / "fixtures" / "web" / "pages" / "wp-classic-twentyten.html"
+    read = _run([cxkb, "--db", "demo.db", "ingest", str(page)], env=env, cwd=tmp_path)
+    assert "comments 13 added" in read.stderr, read.stderr
 
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
@@ -156,7 +160,7 @@ def test_wheel_installs_and_serves_the_demo_from_a_fresh_venv(wheel, tmp_path):
                     + (tmp_path / "serve.log").read_text())
                 time.sleep(0.2)
         assert status == 200
-        documents = {d["title"]: d["id"] for d in json.loads(listing)["documents"]}
+        documents = {d["title"]: d["id"] for d in json.loads(listing)["rows"]}
         assert BLOG_TITLE in documents
 
         status, html = _get(f"{base}/documents/{documents[BLOG_TITLE]}")
