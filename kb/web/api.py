@@ -141,6 +141,25 @@ def page_json(rows: list[dict[str, Any]], count: int, page: int, page_size: int,
     return jsonify({"rows": rows, "count": count, "next": following, **extra})
 
 
+def page_csv(rows: list[dict[str, Any]], filename: str):
+    """Rows as a CSV download; a cell that a spreadsheet would run as a formula (= + - @)
+    is written with a leading apostrophe, since every text here was scraped."""
+    import csv
+    import io
+
+    from flask import Response
+
+    columns = list(rows[0]) if rows else ["id"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
+                         for k, v in row.items()})
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(openapi_document())

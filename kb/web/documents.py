@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
-from kb.web.api import page_json
+from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
 from kb.web.positions import thread_positions
 
@@ -59,6 +59,12 @@ def list_documents_json():
     page = _page()
     rows = list(db.query(_LIST_SQL, {"limit": 50, "offset": (page - 1) * 50}))
     return page_json(rows, db["documents"].count, page, 50)
+
+
+@bp.get("/documents.csv")
+def list_documents_csv():
+    rows = list(get_db().query(_LIST_SQL, {"limit": -1, "offset": 0}))
+    return page_csv(rows, "documents.csv")
 
 
 def _thread(document_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template
 
-from kb.web.api import page_json
+from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
 
 bp = Blueprint("people", __name__)
@@ -78,6 +78,12 @@ def list_page():
 def list_json():
     people = _people()
     return page_json(people, len(people), 1, max(len(people), 1))
+
+
+@bp.get("/people.csv")
+def list_csv():
+    return page_csv([{k: v for k, v in p.items() if not isinstance(v, (dict, list))}
+                     for p in _people()], "people.csv")
 
 
 @bp.get("/people/<person_id>")

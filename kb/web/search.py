@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from kb.errors import SearchError
 from kb.search import KINDS, literal_query, plain_snippet, search, snippet_parts
-from kb.web.api import page_json
+from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
 
 bp = Blueprint("search", __name__)
@@ -53,3 +53,21 @@ def search_json():
     counts = results.counts if results else {}
     total = sum(counts.get(kind, 0) for kind in _kinds)
     return page_json(hits, total, page, PAGE_SIZE, query=query, counts=counts)
+
+
+CSV_LIMIT = 10_000
+
+
+@bp.get("/search.csv")
+def search_csv():
+    """Every hit (up to 10,000) of the query, as the page lists them."""
+    query = request.args.get("q", "").strip()
+    kinds = tuple(k for k in request.args.getlist("kind") if k in KINDS) or KINDS
+    if not query:
+        return jsonify({"error": "give a query: /search.csv?q=…"}), 400
+    try:
+        results = search(get_db(), query, kinds=kinds, limit=CSV_LIMIT)
+    except SearchError as error:
+        return jsonify({"error": str(error), "query": query}), 400
+    return page_csv([{**h.__dict__, "snippet": plain_snippet(h.snippet, "", "")}
+                     for h in results.hits], "search.csv")

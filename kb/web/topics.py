@@ -17,7 +17,7 @@ from kb.topics import (
     topic_crossings,
     topic_statements,
 )
-from kb.web.api import page_json
+from kb.web.api import page_csv, page_json
 from kb.web.auth import writer_required
 from kb.web.db import get_db
 
@@ -56,6 +56,13 @@ def list_page():
 def list_json():
     topics = list_topics(get_db())
     return page_json(topics, len(topics), 1, max(len(topics), 1))
+
+
+@bp.get("/topics.csv")
+def list_csv():
+    return page_csv([{k: (", ".join(map(str, v)) if isinstance(v, list) else v)
+                      for k, v in t.items() if not isinstance(v, dict)}
+                     for t in list_topics(get_db())], "topics.csv")
 
 
 def _topic(topic_id: int) -> dict:
