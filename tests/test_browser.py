@@ -11,13 +11,13 @@ from playwright.sync_api import expect
 from webhelpers import (
     BLOG_TITLE,
     CHROMIUM,
-    CHROMIUM_ARGS,
     HOSTILE_TITLE,
     HOSTILE_WORD,
     MAGAZINE_TITLE,
     PAYLOADS,
     add_hostile_document,
     build_demo_db,
+    chromium,
     make_app,
     running_server,
 )
@@ -71,12 +71,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Watch:

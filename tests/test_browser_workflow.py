@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from webhelpers import CHROMIUM, CHROMIUM_ARGS, build_demo_db, make_app, running_server
+from webhelpers import CHROMIUM, build_demo_db, chromium, make_app, running_server
 from wpsite import Post, default_comments, render_post
 
 from kb.db import open_db
@@ -40,12 +40,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -66,7 +62,7 @@ def shot(page, name: str) -> None:
 
 
 def test_filter_open_correct_search_and_export(page, site) -> None:
-    base, path = site
+    _base, path = site
     page.goto("/")
     expect(page.locator("h1").first).to_be_visible()
     shot(page, "overview")

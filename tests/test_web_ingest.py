@@ -11,8 +11,15 @@ from urllib.parse import parse_qs
 import pytest
 from clihelpers import export, run
 from httpserver import LocalServer
-from wpsite import POST_PATH, Comment, Post, comment_feed, default_comments, render_post, \
-    rest_comments
+from wpsite import (
+    POST_PATH,
+    Comment,
+    Post,
+    comment_feed,
+    default_comments,
+    render_post,
+    rest_comments,
+)
 
 from kb.db import open_db
 

@@ -103,6 +103,19 @@ def make_app(db_path: Path):
 
 
 @contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium under Playwright, headless, with the flags this machine needs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
 def running_server(app) -> Iterator[str]:
     """Serve ``app`` with waitress on 127.0.0.1 on a free port; yields the base URL."""
     import waitress

@@ -8,8 +8,8 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 
 POST_PATH = "/2019/03/who-owns-customer-experience/"
 POST_ID = 42
@@ -32,14 +32,14 @@ class Post:
     author: str = "Dana Whitfield"
     date: str = "2019-03-04T08:30:00"
     body: list[str] = field(default_factory=lambda: [
-        "Every quarter someone asks me who owns customer experience in their company. "
+        ("Every quarter someone asks me who owns customer experience in their company. "
         "The honest answer is that it depends on whether you see CX as an outcome or as "
-        "a function.",
-        "If CX is an outcome, then everyone owns it: product, billing, logistics and the "
+        "a function."),
+        ("If CX is an outcome, then everyone owns it: product, billing, logistics and the "
         "people who answer the phone. If it is a function, somebody needs a budget, a "
-        "team and a seat at the table.",
-        "My view after fifteen years: a small central team can coordinate, but the "
-        "outcome belongs to the whole company.",
+        "team and a seat at the table."),
+        ("My view after fifteen years: a small central team can coordinate, but the "
+        "outcome belongs to the whole company."),
     ])
     comments: list[Comment] = field(default_factory=list)
     per_page: int = 0  # top-level comments per comment page; 0 = all on one page
