@@ -27,7 +27,7 @@ from scipy import sparse
 from nlp.cues import CueMatcher
 from nlp.debate import Debate, Example
 from nlp.models import encode
-from nlp.textprep import clean_text, for_features, has_words, is_english
+from nlp.textprep import FastTfidf, clean_text, for_features, has_words, is_english
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +78,32 @@ class _SparseFeatures:
         self.word.fit(texts)
         self.char.fit(texts)
         self.context.fit([c or "" for c in contexts] + list(texts))
+        self._fast = None
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # rebuilt from the fitted vectorizers after loading
+        return state
+
+    def _fast_transforms(self) -> tuple[FastTfidf, FastTfidf, FastTfidf]:
+        if getattr(self, "_fast", None) is None:
+            self._fast = (FastTfidf(self.word), FastTfidf(self.char), FastTfidf(self.context))
+        return self._fast
 
     def transform(self, texts: Sequence[str], contexts: Sequence[str],
                   cues: np.ndarray) -> sparse.csr_matrix:
+        """Word, character, context and cue features side by side (the word block first)."""
+        word, char, context = self._fast_transforms()
         return sparse.hstack([
-            self.word.transform(texts), self.char.transform(texts),
-            CONTEXT_WEIGHT * self.context.transform([c or "" for c in contexts]),
+            word.transform(texts), char.transform(texts),
+            CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
             sparse.csr_matrix(CUE_WEIGHT * cues),
         ], format="csr")
+
+    @property
+    def n_word(self) -> int:
+        return len(self.word.vocabulary_)
 
 
 def _embed_pairs(texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
@@ -129,6 +146,56 @@ def fit_temperature(probabilities: np.ndarray, gold: np.ndarray) -> float:
         if loss < best_loss:
             best, best_loss = float(t), loss
     return best
+
+
+class PredictionBatch:
+    """Predictions for a batch of texts as arrays: ``status`` per row, ``best`` label index
+    (-1 when unsupported), calibrated ``probs``; with evidence, the cue matches and the
+    nearest examples of the rows in ``rows`` (the rows that were classified)."""
+
+    def __init__(self, model: StanceModel, status: list[str], best: np.ndarray,
+                 probs: np.ndarray, evidence: str) -> None:
+        self.model, self.status, self.best, self.probs = model, status, best, probs
+        self.evidence = evidence
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.cues: list | None = None
+        self.near_index: np.ndarray | None = None
+        self.near_sims: np.ndarray | None = None
+        self.words: list[list[str]] | None = None
+        self._slot: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def slot(self, i: int) -> int | None:
+        """Where row ``i`` sits among the classified rows (None if it was not classified)."""
+        if self._slot is None:
+            self._slot = {int(r): k for k, r in enumerate(self.rows)}
+        return self._slot.get(i)
+
+    def nearest(self, k: int) -> list[dict[str, Any]]:
+        m = self.model
+        return [{"id": m.example_ids[j], "text": m.example_texts[j],
+                 "label": m.example_labels[j], "similarity": round(float(s), 3)}
+                for j, s in zip(self.near_index[k].tolist(), self.near_sims[k].tolist())]
+
+    def prediction(self, i: int) -> Prediction:
+        labels = self.model.labels
+        status = self.status[i]
+        if status == UNSUPPORTED:
+            return Prediction(UNSUPPORTED, 0.0, {}, status=status)
+        p = self.probs[i]
+        best = int(self.best[i])
+        prediction = Prediction(labels[best], float(p[best]),
+                                {label: float(p[j]) for j, label in enumerate(labels)},
+                                status=status)
+        k = self.slot(i)
+        if k is not None and self.evidence != "none":
+            prediction.evidence["cues"] = [c.as_dict() for c in self.cues[k]]
+            prediction.evidence["nearest"] = self.nearest(k)
+            if self.evidence == "full":
+                prediction.evidence["words"] = self.words[k]
+        return prediction
 
 
 class StanceModel:
@@ -236,66 +303,78 @@ class StanceModel:
     def predict(self, texts: Sequence[str | None], contexts: Sequence[str | None] | None = None,
                 *, evidence: str = "cues", neighbours: int = 3) -> list[Prediction]:
         """Label each text (read with its context, if given). Never raises for one bad text."""
+        batch = self.predict_batch(texts, contexts, evidence=evidence, neighbours=neighbours)
+        return [batch.prediction(i) for i in range(len(batch))]
+
+    def predict_batch(self, texts: Sequence[str | None],
+                      contexts: Sequence[str | None] | None = None, *,
+                      evidence: str = "cues", neighbours: int = 3) -> PredictionBatch:
+        """Label a batch of texts into arrays (no object per row): what ``predict`` and the
+        batch file path are built on."""
         if evidence not in EVIDENCE_LEVELS:
             raise ValueError(f"evidence must be one of {EVIDENCE_LEVELS}, not {evidence!r}")
+        n_labels = len(self.labels)
         contexts = list(contexts) if contexts is not None else [None] * len(texts)
         cleaned = [clean_text(t) for t in texts]
-        cleaned_ctx = [clean_text(c) for c in contexts]
-        results: list[Prediction | None] = [None] * len(cleaned)
+        status = ["ok"] * len(cleaned)
+        probs = np.full((len(cleaned), n_labels), 1.0 / n_labels)
+        best = np.full(len(cleaned), self.labels.index(self.default_label), dtype=np.int64)
         todo = []
-        uniform = {label: 1.0 / len(self.labels) for label in self.labels}
         for i, text in enumerate(cleaned):
             if not has_words(text):
-                results[i] = Prediction(self.default_label, 1.0 / len(self.labels),
-                                        dict(uniform), status="empty")
+                status[i] = "empty"
             elif not is_english(text):
-                results[i] = Prediction(UNSUPPORTED, 0.0, {}, status="unsupported")
+                status[i] = UNSUPPORTED
+                best[i] = -1
+                probs[i] = 0.0
             else:
                 todo.append(i)
-        if todo:
-            t_texts = [cleaned[i] for i in todo]
-            t_ctx = [cleaned_ctx[i] for i in todo]
-            matches = self.cues.match(t_texts)
-            cues = self.cues.features(matches)
-            X = self.features.transform(t_texts, t_ctx, cues)
-            probs = _proba(self.sparse_clf, X, len(self.labels))
-            dense = None
-            if self.dense_clf is not None and self.blend > 0:
-                dense = np.hstack([_embed_pairs(t_texts, t_ctx), cues])
-                probs = ((1 - self.blend) * probs
-                         + self.blend * _proba(self.dense_clf, dense, len(self.labels)))
-            probs = _softmax(np.log(np.clip(probs, 1e-9, 1.0)), self.temperature)
-            near = self._neighbours(t_texts, dense, neighbours) if evidence != "none" else None
-            for row, i in enumerate(todo):
-                p = probs[row]
-                best = int(p.argmax())
-                ev: dict[str, Any] = {}
-                if evidence != "none":
-                    ev["cues"] = [m.as_dict() for m in matches[row]]
-                    ev["nearest"] = near[row] if near else []
-                if evidence == "full":
-                    ev["words"] = self._weighty_words(X[row], best)
-                results[i] = Prediction(self.labels[best], float(p[best]),
-                                        {label: float(p[j]) for j, label in
-                                         enumerate(self.labels)}, evidence=ev)
-        return [r for r in results if r is not None]
+        batch = PredictionBatch(self, status, best, probs, evidence)
+        if not todo:
+            return batch
+        t_texts = [cleaned[i] for i in todo]
+        t_ctx = [clean_text(contexts[i]) for i in todo]
+        matches = self.cues.match(t_texts)
+        cues = self.cues.features(matches)
+        X = self.features.transform(t_texts, t_ctx, cues)
+        p = _proba(self.sparse_clf, X, n_labels)
+        dense = None
+        if self.dense_clf is not None and self.blend > 0:
+            dense = np.hstack([_embed_pairs(t_texts, t_ctx), cues])
+            p = (1 - self.blend) * p + self.blend * _proba(self.dense_clf, dense, n_labels)
+        p = _softmax(np.log(np.clip(p, 1e-9, 1.0)), self.temperature)
+        rows = np.array(todo)
+        probs[rows] = p
+        best[rows] = p.argmax(axis=1)
+        batch.rows = rows
+        if evidence != "none":
+            batch.cues = matches
+            batch.near_index, batch.near_sims = self._neighbours(X, dense, neighbours,
+                                                                        t_texts)
+        if evidence == "full":
+            batch.words = [self._weighty_words(X[r], int(best[i])) for r, i in enumerate(todo)]
+        return batch
 
-    def _neighbours(self, texts: list[str], dense: np.ndarray | None,
-                    k: int) -> list[list[dict]]:
-        if k <= 0 or self.example_vectors is None:
-            return [[] for _ in texts]
+    def _neighbours(self, X: sparse.csr_matrix, dense: np.ndarray | None, k: int,
+                    texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and similarities of the k most similar annotated examples of each row:
+        by embedding with the accurate tier, by word TF-IDF otherwise."""
+        n = X.shape[0]
+        if k <= 0 or self.example_vectors is None or not self.example_ids:
+            return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
         if isinstance(self.example_vectors, np.ndarray):
             query = dense[:, :384] if dense is not None else encode(texts)
             sims = query @ self.example_vectors.T
         else:
-            sims = (self.features.word.transform(texts) @ self.example_vectors.T).toarray()
-        out = []
-        for row in sims:
-            top = np.argsort(-row)[:k]
-            out.append([{"id": self.example_ids[j], "text": self.example_texts[j],
-                         "label": self.example_labels[j], "similarity": round(float(row[j]), 3)}
-                        for j in top])
-        return out
+            sims = (X[:, :self.features.n_word] @ self.example_vectors.T).toarray()
+        k = min(k, sims.shape[1])
+        # the k best of each row (a row's choice never depends on the other rows), most
+        # similar first, ties in example order
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top.sort(axis=1)
+        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        return top, np.take_along_axis(sims, top, axis=1)
 
     def _weighty_words(self, x: sparse.csr_matrix, label_index: int, k: int = 6) -> list[str]:
         """The word n-grams of this text that pushed hardest towards its label."""
