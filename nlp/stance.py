@@ -106,6 +106,50 @@ class _SparseFeatures:
         return len(self.word.vocabulary_)
 
 
+class LightTfidf:
+    """What prediction needs of a fitted ``TfidfVectorizer`` (no scikit-learn import to
+    load it): its vocabulary, IDF weights and settings."""
+
+    def __init__(self, vectorizer: Any) -> None:
+        self.vocabulary_: dict[str, int] = dict(vectorizer.vocabulary_)
+        self.idf_ = np.asarray(vectorizer.idf_)
+        for name in ("sublinear_tf", "norm", "analyzer", "ngram_range", "stop_words",
+                     "token_pattern", "preprocessor"):
+            setattr(self, name, getattr(vectorizer, name))
+
+    def build_preprocessor(self) -> Any:
+        return self.preprocessor
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return FastTfidf(self).transform(texts)
+
+    def get_feature_names_out(self) -> np.ndarray:
+        names = np.empty(len(self.vocabulary_), dtype=object)
+        for term, col in self.vocabulary_.items():
+            names[col] = term
+        return names
+
+
+class LightLogistic:
+    """What prediction needs of a fitted multinomial ``LogisticRegression``."""
+
+    def __init__(self, clf: Any) -> None:
+        self.coef_ = np.asarray(clf.coef_)
+        self.intercept_ = np.asarray(clf.intercept_)
+        self.classes_ = np.asarray(clf.classes_)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        scores = X @ self.coef_.T + self.intercept_
+        scores = np.asarray(scores)
+        if scores.shape[1] == 1:  # two classes: the logistic of the one score
+            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.column_stack([1 - p, p])
+        scores = scores - scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+
 def _embed_pairs(texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
     """Embeddings of each text beside its context's (zeros where there is none)."""
     text_vectors = encode(texts)
@@ -233,6 +277,22 @@ class StanceModel:
         """Reconnect a loaded model to its debate (for the cue patterns)."""
         self._debate = debate
         self._cues = None
+
+    def light(self) -> StanceModel:
+        """A copy for saving: the fitted scikit-learn parts replaced by their arrays, so
+        loading it imports no scikit-learn and predicts the same."""
+        import copy
+
+        out = copy.copy(self)
+        out._cues = None
+        features = copy.copy(self.features)
+        features.__dict__.pop("_fast", None)
+        for name in ("word", "char", "context"):
+            setattr(features, name, LightTfidf(getattr(features, name)))
+        out.features = features
+        out.sparse_clf = LightLogistic(self.sparse_clf) if self.sparse_clf is not None else None
+        out.dense_clf = LightLogistic(self.dense_clf) if self.dense_clf is not None else None
+        return out
 
     @property
     def cues(self) -> CueMatcher:

@@ -182,10 +182,16 @@ class FastTfidf:
             np.log(counts.data, counts.data)
             counts.data += 1.0
         counts.data *= self.idf[counts.indices]
-        if self.norm is not None:
-            from sklearn.preprocessing import normalize
-
-            counts = normalize(counts, norm=self.norm, copy=False)
+        if self.norm == "l2":
+            lengths = np.diff(counts.indptr)
+            filled = lengths > 0
+            norms = np.ones(n)
+            if counts.nnz:
+                norms[filled] = np.sqrt(np.add.reduceat(counts.data ** 2,
+                                                        counts.indptr[:-1][filled]))
+            counts.data /= np.repeat(norms, lengths)
+        elif self.norm is not None:
+            raise ValueError(f"FastTfidf handles l2 normalisation only, not {self.norm!r}")
         return counts
 
     def _word_tables(self) -> None:
