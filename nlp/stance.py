@@ -94,12 +94,18 @@ class _SparseFeatures:
     def transform(self, texts: Sequence[str], contexts: Sequence[str],
                   cues: np.ndarray) -> sparse.csr_matrix:
         """Word, character, context and cue features side by side (the word block first)."""
+        return self.transform_with_words(texts, contexts, cues)[0]
+
+    def transform_with_words(self, texts: Sequence[str], contexts: Sequence[str],
+                             cues: np.ndarray) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The features, and their word block alone (for the nearest examples)."""
         word, char, context = self._fast_transforms()
+        words = word.transform(texts)
         return sparse.hstack([
-            word.transform(texts), char.transform(texts),
+            words, char.transform(texts),
             CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
             sparse.csr_matrix(CUE_WEIGHT * cues),
-        ], format="csr")
+        ], format="csr"), words
 
     @property
     def n_word(self) -> int:
@@ -396,7 +402,7 @@ class StanceModel:
         t_ctx = [clean_text(contexts[i]) for i in todo]
         matches = self.cues.match(t_texts)
         cues = self.cues.features(matches)
-        X = self.features.transform(t_texts, t_ctx, cues)
+        X, words = self.features.transform_with_words(t_texts, t_ctx, cues)
         p = _proba(self.sparse_clf, X, n_labels)
         dense = None
         if self.dense_clf is not None and self.blend > 0:
@@ -409,24 +415,24 @@ class StanceModel:
         batch.rows = rows
         if evidence != "none":
             batch.cues = matches
-            batch.near_index, batch.near_sims = self._neighbours(X, dense, neighbours,
+            batch.near_index, batch.near_sims = self._neighbours(words, dense, neighbours,
                                                                         t_texts)
         if evidence == "full":
             batch.words = [self._weighty_words(X[r], int(best[i])) for r, i in enumerate(todo)]
         return batch
 
-    def _neighbours(self, X: sparse.csr_matrix, dense: np.ndarray | None, k: int,
+    def _neighbours(self, words: sparse.csr_matrix, dense: np.ndarray | None, k: int,
                     texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Indices and similarities of the k most similar annotated examples of each row:
         by embedding with the accurate tier, by word TF-IDF otherwise."""
-        n = X.shape[0]
+        n = words.shape[0]
         if k <= 0 or self.example_vectors is None or not self.example_ids:
             return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
         if isinstance(self.example_vectors, np.ndarray):
             query = dense[:, :384] if dense is not None else encode(texts)
             sims = query @ self.example_vectors.T
         else:
-            sims = (X[:, :self.features.n_word] @ self.example_vectors.T).toarray()
+            sims = (words @ self.example_vectors.T).toarray()
         k = min(k, sims.shape[1])
         # the k best of each row (a row's choice never depends on the other rows), most
         # similar first, ties in example order
