@@ -29,8 +29,8 @@ from nlp.stance import StanceModel, train
 
 log = logging.getLogger(__name__)
 
-# 2: models are saved light (arrays, no scikit-learn objects) for a fast start; the
-# TF-IDF transform and cue matching are vectorised (same features as format 1)
+# 2: models are saved light (arrays, no scikit-learn objects) for a fast start, and the
+# fast tier's character n-grams are 3-5-grams (were 2-5): format-1 models are retrained
 FORMAT = 2
 # a model is only loaded by the same minor versions of the libraries that pickled it
 PINNED = ("scikit-learn", "numpy", "scipy")

@@ -1,6 +1,6 @@
 """Statement-level stance classifiers for any debate, in two tiers.
 
-* ``fast``: TF-IDF word and character n-grams of the statement (and of its context when
+* ``fast``: TF-IDF word 1-2-grams and character 3-5-grams of the statement (and of its context when
   it has one) plus the debate's cue counts, into a logistic regression. Tens of
   thousands of texts a second; no spaCy parser, no neural network.
 * ``accurate``: the same, blended with a logistic regression over all-MiniLM-L6-v2
@@ -68,8 +68,10 @@ class _SparseFeatures:
         self.word = TfidfVectorizer(preprocessor=for_features, ngram_range=(1, 2),
                                     token_pattern=r"(?u)\b\w+\b", sublinear_tf=True,
                                     min_df=1, max_features=80000)
+        # 3-5-grams: as accurate as 2-5-grams on the held-out split and the seed pages
+        # (a little better), with a quarter fewer features per text to compute
         self.char = TfidfVectorizer(preprocessor=for_features, analyzer="char_wb",
-                                    ngram_range=(2, 5), sublinear_tf=True, min_df=2,
+                                    ngram_range=(3, 5), sublinear_tf=True, min_df=2,
                                     max_features=80000)
         self.context = TfidfVectorizer(preprocessor=for_features, ngram_range=(1, 2),
                                        token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)
