@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -131,8 +132,11 @@ def _hwm_mb(pid: int) -> float | None:
     return None
 
 
-def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, list[float], str]:
-    """Wall time, the main process's peak RSS (MB), its descendants' peaks, stderr."""
+def measure(command: list[str], env: dict[str, str]
+            ) -> tuple[float, float, list[float], float]:
+    """Wall time, the main process's peak RSS (MB), its descendants' peaks, and the CPU
+    seconds the process and its workers used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -151,14 +155,17 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, list
         stderr = err.read()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     main = peaks.pop(process.pid, 0.0)
-    return seconds, main, sorted(peaks.values(), reverse=True), stderr
+    return seconds, main, sorted(peaks.values(), reverse=True), cpu
 
 
 def row_line(name: str, rows: int, seconds: float, floor: float | None = None,
-             rss: tuple[float, list[float]] | None = None) -> str:
+             rss: tuple[float, list[float]] | None = None, cpu: float | None = None) -> str:
     rate = rows / seconds
-    text = f"  {name:<34} {rate:>9,.0f} rows/s  ({seconds:6.1f}s)"
+    text = f"  {name:<34} {rate:>9,.0f} rows/s  ({seconds:6.1f}s"
+    text += f", {cpu:6.1f} CPU-s)" if cpu is not None else ")"
     if floor:
         text += f"  {rate / floor:6.1%} of floor"
     if rss:
@@ -190,10 +197,11 @@ def main() -> None:
     cli = [python, "-m", "kb", "classify", "--debate", args.debate, "--progress", "none"]
 
     # train (or load) the models first, so no run below includes training
-    subprocess.run([python, "-c", "from nlp.debate import load_debate\n"
-                    "from nlp.model_store import get_model\n"
-                    f"d = load_debate({args.debate!r})\n"
-                    "get_model(d, 'fast'); get_model(d, 'accurate')"], env=env, check=True)
+    prepare = ("from nlp.debate import load_debate\n"
+               "from nlp.model_store import get_model\n"
+               f"d = load_debate({args.debate!r})\n"
+               "get_model(d, 'fast'); get_model(d, 'accurate')")
+    subprocess.run([python, "-c", prepare], env=env, check=True)
     print(f"bench/classify.py: debate {args.debate}, {os.cpu_count()} CPU(s), "
           f"load average {os.getloadavg()[0]:.2f} at the start")
     try:
@@ -202,18 +210,18 @@ def main() -> None:
             generate(args.debate, rows, source)
             size_mb = source.stat().st_size / 1e6
             print(f"\n{rows:,} rows ({size_mb:,.0f} MB JSONL)")
-            seconds, main_rss, _, _ = measure(
+            seconds, main_rss, _, cpu = measure(
                 [python, "-c", FLOOR, str(source), str(work / "floor.jsonl")], env)
             floor = rows / seconds
             print(row_line("I/O floor (read + write JSONL)", rows, seconds,
-                           rss=(main_rss, [])))
+                           rss=(main_rss, []), cpu=cpu))
             for workers in worker_counts:
                 out = work / f"fast-{rows}-{workers}.jsonl"
-                seconds, main_rss, worker_rss, _ = measure(
+                seconds, main_rss, worker_rss, cpu = measure(
                     cli + ["--model", "fast", "--input", str(source), "--output", str(out),
                            "--workers", str(workers)], env)
                 print(row_line(f"fast tier, {workers} worker(s)", rows, seconds, floor,
-                               (main_rss, worker_rss)))
+                               (main_rss, worker_rss), cpu))
                 out.unlink()
             (work / "floor.jsonl").unlink()
             if rows > 100_000 and not args.keep:
@@ -226,11 +234,11 @@ def main() -> None:
                                   capture_output=True, text=True)
             encoder = float(done.stdout.strip().splitlines()[-1])
             print(f"  {'raw MiniLM encode (floor)':<34} {encoder:>9,.0f} rows/s")
-            seconds, main_rss, worker_rss, _ = measure(
+            seconds, main_rss, worker_rss, cpu = measure(
                 cli + ["--model", "accurate", "--input", str(source), "--output",
                        str(work / "accurate.jsonl")], env)
             print(row_line("accurate tier, default workers", accurate_rows, seconds,
-                           encoder, (main_rss, worker_rss)))
+                           encoder, (main_rss, worker_rss), cpu))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
