@@ -2,10 +2,10 @@
 department"), found in text with their character spans.
 
 Debate files write cues in a compact token syntax (see ``nlp/debates/*.toml``), which is
-compiled to one regular expression per cue. A batch of texts is matched at once: the
-batch is joined by newlines and searched (in C) for each cue's rarest word; only the texts
-that contain it are matched against the cue's expression: tens of thousands of texts a
-second, so the fast tier can use cues on batch files. A cue written as a list of spaCy token patterns
+compiled to one regular expression per cue. A batch of texts is matched at once: each
+cue's expression scans the batch joined by newlines (which no expression crosses) in one
+call, starting with its first word: tens of thousands of texts a second, so the fast tier
+can use cues on batch files. A cue written as a list of spaCy token patterns
 (for lemmas, parts of speech, dependency-free token attributes) runs on spaCy's
 ``Matcher`` instead, loading the English pipeline only when a debate asks for one.
 Each match reports whether a negation precedes it, so "CX is not a function" does not
@@ -114,7 +114,6 @@ class CueMatcher:
                 else:
                     self._token_patterns.append((label.name, repr(list(cue)), list(cue)))
         self._spacy: tuple[Any, Any] | None = None
-        self._finders: dict[str, re.Pattern[str]] = {}
 
     def _spacy_matches(self, texts: list[str]) -> list[list[tuple[str, str, int, int]]]:
         if self._spacy is None:
@@ -138,21 +137,6 @@ class CueMatcher:
             out.append(found)
         return out
 
-    def _candidates(self, anchors: tuple[str, ...], joined: str,
-                    starts: np.ndarray) -> list[int]:
-        """The texts (of a batch joined by newlines) that contain one of a cue's anchor
-        words: a literal search over the whole batch, in C."""
-        positions: list[int] = []
-        for anchor in anchors:
-            finder = self._finders.get(anchor)
-            if finder is None:
-                finder = self._finders[anchor] = re.compile(re.escape(anchor))
-            positions += [m.start() for m in finder.finditer(joined)]
-        if not positions:
-            return []
-        rows = np.searchsorted(starts, positions, side="right") - 1
-        return np.unique(rows).tolist()
-
     def match(self, texts: Iterable[str]) -> list[list[CueMatch]]:
         """The cues found in each text, in text order; a cue inside a longer cue of the
         same label is not counted twice."""
@@ -163,22 +147,13 @@ class CueMatcher:
         if lowers and self._regexes:
             joined = "\n".join(lowers)
             starts = np.cumsum([0] + [len(x) + 1 for x in lowers[:-1]])
-            for label, shown, regex, names_negation, anchors in self._regexes:
-                rows = self._candidates(anchors, joined, starts)
-                if not rows:
-                    continue
-                # the texts with an anchor, joined again: one scan by the expression
-                some = rows if len(rows) < len(lowers) else range(len(lowers))
-                text = "\n".join([lowers[r] for r in some]) if some is rows else joined
-                offsets = (np.cumsum([0] + [len(lowers[r]) + 1 for r in rows[:-1]])
-                           if some is rows else starts)
-                found = [(m.start(), m.end()) for m in regex.finditer(text)]
+            for label, shown, regex, names_negation, _anchors in self._regexes:
+                found = [(m.start(), m.end()) for m in regex.finditer(joined)]
                 if not found:
                     continue
-                where = np.searchsorted(offsets, [a for a, _ in found], side="right") - 1
-                for k, (a, b) in zip(where.tolist(), found):
-                    row = rows[k] if some is rows else k
-                    offset = int(offsets[k])
+                where = np.searchsorted(starts, [a for a, _ in found], side="right") - 1
+                for row, (a, b) in zip(where.tolist(), found):
+                    offset = int(starts[row])
                     start, end = _trim(lowers[row], a - offset, b - offset)
                     if end > start:
                         raw.setdefault(row, []).append((label, shown, start, end,

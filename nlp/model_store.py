@@ -29,9 +29,10 @@ from nlp.stance import StanceModel, train
 
 log = logging.getLogger(__name__)
 
-# 2: models are saved light (arrays, no scikit-learn objects) for a fast start, and the
-# fast tier's character n-grams are 3-5-grams (were 2-5): format-1 models are retrained
-FORMAT = 2
+# What a saved model is; a model of another format is retrained, never misread.
+# 2: saved light (arrays, no scikit-learn objects) for a fast start.
+# 3: character 3-5-grams (were 2-5-grams) in both tiers' sparse features.
+FORMAT = 3
 # a model is only loaded by the same minor versions of the libraries that pickled it
 PINNED = ("scikit-learn", "numpy", "scipy")
 
