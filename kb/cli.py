@@ -337,7 +337,7 @@ def analyze(ctx: click.Context, debate_names: tuple[str, ...], tier: str) -> Non
 @click.option("--evidence", type=click.Choice(["none", "cues", "full"]), default="cues",
               show_default=True, help="How much justification each row carries.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: one per core].")
+              help="Worker processes [default: one per core; none under 1 MB of input].")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on a Dask cluster (tcp://host:8786), one task per input file.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of this output.")

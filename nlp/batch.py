@@ -67,7 +67,8 @@ def classify(inputs: str | Path | list[str | Path], output: str | Path, *, debat
     """Label every row of ``inputs`` (a file, a folder of shards, or a list of either)
     into ``output`` (a file for one input file, else a folder of one file per input).
 
-    ``workers``: processes on this machine (default: one per core); ``scheduler``: a
+    ``workers``: processes on this machine (default: one per core, or none for an input
+    under 1 MB); ``scheduler``: a
     Dask scheduler address or ``Client`` (one task per shard; the files must be visible
     to every worker). ``model`` defaults to the debate's saved (or newly trained) model.
     Raises ``BatchAborted`` past ``max_failures`` failed rows, keeping finished chunks.

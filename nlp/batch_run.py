@@ -49,6 +49,7 @@ from nlp.batch_work import (
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
+SMALL_INPUT = 1_000_000  # bytes: below this the default is to label in this process
 
 
 class BatchAborted(CxkbError):
@@ -379,7 +380,9 @@ def execute(inputs: list[str | Path], output: str | Path, options: Options, *,
         if scheduler is not None:
             run.run_dask(scheduler)
         else:
-            run.run_local(workers if workers is not None else cpu_count())
+            if workers is None:  # one per core, but no processes for a small input
+                workers = cpu_count() if total >= SMALL_INPUT else 1
+            run.run_local(workers)
     finally:
         run.progress.close()
     run.finish()
