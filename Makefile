@@ -35,7 +35,7 @@ test-slow: install-dev
 
 ## Throughput benchmarks (print figures beside baselines measured in the same run)
 bench: install-dev
-	$(BIN)/python bench/bench_classify.py
+	$(BIN)/python bench/classify.py --sizes 10k,100k
 	$(BIN)/python bench/topics.py
 	$(BIN)/python bench/stance_seeds.py
 

@@ -394,32 +394,64 @@ def analyze(ctx: click.Context, debate_names: tuple[str, ...], tier: str) -> Non
 @click.option("--debate", "debate_name", default=None,
               help="Debate to label (default: every debate; required with --input).")
 @MODEL_OPTION
-@click.option("--input", "input_path", type=click.Path(dir_okay=False, exists=True),
-              default=None, help="JSONL or CSV file (optionally .gz) to label.")
-@click.option("--output", "output_path", type=click.Path(dir_okay=False), default=None,
-              help="Where labelled rows go (.jsonl or .csv); required with --input.")
+@click.option("--input", "input_paths", type=click.Path(exists=True), multiple=True,
+              help="JSONL, CSV (optionally .gz) or Parquet file, or a folder of them "
+                   "(repeatable).")
+@click.option("--output", "output_path", type=click.Path(), default=None,
+              help="Output file for one input file (.jsonl, .csv, .gz, .parquet), else "
+                   "a folder: one output file per input file.")
+@click.option("--format", "out_format", default=None,
+              type=click.Choice(["jsonl", "jsonl.gz", "csv", "csv.gz", "parquet"]),
+              help="Format of the files in an output folder (default: each input's).")
 @click.option("--text-field", default="text", show_default=True)
+@click.option("--context-field", default="context", show_default=True,
+              help="Field with the text a row replies to, if any.")
 @click.option("--id-field", default=None, help="Field that identifies a row (checked).")
 @click.option("--evidence", type=click.Choice(["none", "cues", "full"]), default="cues",
               show_default=True, help="How much justification each row carries.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: one per core; none under 1 MB of input].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on a Dask cluster (tcp://host:8786), one task per input file.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run of this output.")
+@click.option("--max-failures", type=click.IntRange(min=0), default=None,
+              help="Stop when more than N rows have failed (finished work is kept).")
+@click.option("--failures", "failures_path", type=click.Path(dir_okay=False), default=None,
+              help="Where failed rows are listed [default: OUTPUT.failures.jsonl, or "
+                   "_failures.jsonl in an output folder].")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Rows per chunk (the unit of work and of --resume).")
+@click.option("--max-row-mb", type=click.FloatRange(min=0.001), default=16.0,
+              show_default=True, help="A longer row fails instead of being read.")
+@click.option("--progress", type=click.Choice(["auto", "bar", "log", "none"]), default="auto",
+              show_default=True, help="auto: a bar on a terminal, log lines otherwise.")
 @click.pass_context
-def classify(ctx: click.Context, debate_name: str | None, tier: str, input_path: str | None,
-             output_path: str | None, text_field: str, id_field: str | None,
-             evidence: str) -> None:
+def classify(ctx: click.Context, debate_name: str | None, tier: str,
+             input_paths: tuple[str, ...], output_path: str | None, out_format: str | None,
+             text_field: str, context_field: str, id_field: str | None, evidence: str,
+             workers: int | None, scheduler: str | None, resume: bool,
+             max_failures: int | None, failures_path: str | None, chunk_size: int,
+             max_row_mb: float, progress: str) -> None:
     """Label stances: everything in the knowledge base not yet labelled by the current
-    model, or every row of a file with --input and --output."""
-    if input_path is None:
+    model, or every row of files with --input and --output."""
+    if not input_paths:
         ctx.invoke(analyze, debate_names=(debate_name,) if debate_name else (), tier=tier)
         return
     if not debate_name or not output_path:
         raise click.UsageError("--input needs --debate and --output")
-    from nlp.batch import classify_file
-    from nlp.model_store import get_model
+    from nlp.batch import classify as classify_files
 
-    model = get_model(_debate(ctx, debate_name), tier)
-    summary = classify_file(model, input_path, output_path, text_field=text_field,
-                            id_field=id_field, evidence=evidence)
+    _debate(ctx, debate_name)  # an unknown debate is reported before anything is read
+    summary = classify_files(
+        list(input_paths), output_path, debate=debate_name, tier=tier,
+        text_field=text_field, context_field=context_field or None, id_field=id_field,
+        evidence=evidence, chunk=chunk_size, max_row_mb=max_row_mb, workers=workers,
+        scheduler=scheduler, resume=resume, max_failures=max_failures,
+        failures=failures_path, out_format=out_format, progress=progress,
+        debates_dir=ctx.obj["debates_dir"])
     click.echo(summary.line(), err=True)
+    if summary.failed:
+        click.echo(f"failed rows are listed in {summary.failures_path}", err=True)
 
 
 @cli.command()

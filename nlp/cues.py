@@ -2,8 +2,10 @@
 department"), found in text with their character spans.
 
 Debate files write cues in a compact token syntax (see ``nlp/debates/*.toml``), which is
-compiled to one regular expression per cue: tens of thousands of texts a second, so the
-fast tier can use cues on batch files. A cue written as a list of spaCy token patterns
+compiled to one regular expression per cue. A batch of texts is matched at once: each
+cue's expression scans the batch joined by newlines (which no expression crosses) in one
+call, starting with its first word: tens of thousands of texts a second, so the fast tier
+can use cues on batch files. A cue written as a list of spaCy token patterns
 (for lemmas, parts of speech, dependency-free token attributes) runs on spaCy's
 ``Matcher`` instead, loading the English pipeline only when a debate asks for one.
 Each match reports whether a negation precedes it, so "CX is not a function" does not
@@ -25,11 +27,11 @@ NEGATIONS = frozenset({"not", "n't", "never", "no", "nor", "hardly", "cannot"})
 MAX_CUE_COUNT = 3
 NEGATION_WINDOW = 3  # tokens before a cue that a negation still applies to
 _WORDS_BEFORE = re.compile(r"n't|[\w']+")
-_OPEN = r"(?<![\w'])"           # a word token starts here (not inside a word)
-_CLOSE = r"(?=n't|[^\w]|$)"     # and ends here, or where a contraction begins
+_CLOSE = r"(?=n't|[^\w]|$)"     # a word token ends here, or where a contraction begins
 _PUNCT = r"[^\w\s]{0,2}"         # quotes and brackets around a token: “function”
-_SEP = _PUNCT + r"\s*"            # between tokens: "don't" is "do" + "n't", no space
-_ANY = r"(?:[^\s]+\s+)"           # one wildcard token
+_BLANK = r"[^\S\n]"              # white space, but not the newline between batch texts
+_SEP = _PUNCT + _BLANK + "*"      # between tokens: "don't" is "do" + "n't", no space
+_ANY = r"(?:[^\s]+" + _BLANK + "+)"  # one wildcard token
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,12 @@ class CueMatch:
 
 
 def _word_regex(word: str) -> str:
+    """The word, not inside a longer word: the check that no word character precedes it
+    comes after the word itself, so the expression starts with a literal."""
     opens = word[:1].isalnum() and not word.startswith("n't")
-    return (_OPEN if opens else "") + re.escape(word) + (_CLOSE if word[-1:].isalnum() else "")
+    literal = re.escape(word)
+    return (literal + (f"(?<![\\w']{literal})" if opens else "")
+            + (_CLOSE if word[-1:].isalnum() else ""))
 
 
 def anchor_words(cue: str) -> tuple[str, ...]:
@@ -70,8 +76,9 @@ def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:
             continue
         words = sorted(part.split("|"), key=len, reverse=True)
         has_negation |= bool(set(words) & NEGATIONS)
-        token = _PUNCT + "(?:" + "|".join(_word_regex(w) for w in words) + ")"
-        regex = token if not regex else regex + _SEP + wildcards + token
+        token = "(?:" + "|".join(_word_regex(w) for w in words) + ")"
+        # quotes may open a token, except the first: spans are trimmed to words anyway
+        regex = token if not regex else regex + _SEP + wildcards + _PUNCT + token
         wildcards = ""
     return re.compile(regex), has_negation
 
@@ -134,28 +141,41 @@ class CueMatcher:
         """The cues found in each text, in text order; a cue inside a longer cue of the
         same label is not counted twice."""
         texts = list(texts)
-        extra = self._spacy_matches(texts) if self._token_patterns else [[] for _ in texts]
-        results = []
-        for text, more in zip(texts, extra):
-            lower = text.lower().replace("’", "'")
-            raw: list[tuple[str, str, int, int, bool]] = []
-            for label, shown, regex, names_negation, anchors in self._regexes:
-                if not any(a in lower for a in anchors):
+        extra = self._spacy_matches(texts) if self._token_patterns else None
+        lowers = [t.lower().replace("’", "'").replace("\n", " ") for t in texts]
+        raw: dict[int, list[tuple[str, str, int, int, bool]]] = {}
+        if lowers and self._regexes:
+            joined = "\n".join(lowers)
+            starts = np.cumsum([0] + [len(x) + 1 for x in lowers[:-1]])
+            for label, shown, regex, names_negation, _anchors in self._regexes:
+                found = [(m.start(), m.end()) for m in regex.finditer(joined)]
+                if not found:
                     continue
-                for m in regex.finditer(lower):
-                    start, end = _trim(lower, m.start(), m.end())
+                where = np.searchsorted(starts, [a for a, _ in found], side="right") - 1
+                for row, (a, b) in zip(where.tolist(), found):
+                    offset = int(starts[row])
+                    start, end = _trim(lowers[row], a - offset, b - offset)
                     if end > start:
-                        raw.append((label, shown, start, end, names_negation))
-            raw += [(label, shown, a, b, False) for label, shown, a, b in more]
-            raw.sort(key=lambda r: (r[2] - r[3], r[2]))  # longest first
-            found: list[CueMatch] = []
-            for label, shown, start, end, names_negation in raw:
-                if any(m.label == label and m.start < end and start < m.end for m in found):
+                        raw.setdefault(row, []).append((label, shown, start, end,
+                                                        names_negation))
+        if extra:
+            for row, more in enumerate(extra):
+                if more:
+                    raw.setdefault(row, []).extend(
+                        (label, shown, a, b, False) for label, shown, a, b in more)
+        results: list[list[CueMatch]] = [[] for _ in texts]
+        for row, hits in raw.items():
+            text, lower = texts[row], lowers[row]
+            hits.sort(key=lambda r: (r[2] - r[3], r[2]))  # longest first
+            found_here: list[CueMatch] = []
+            for label, shown, start, end, names_negation in hits:
+                if any(m.label == label and m.start < end and start < m.end
+                       for m in found_here):
                     continue
-                found.append(CueMatch(label, shown, start, end, text[start:end],
-                                      _negated(lower, start, end, names_negation)))
-            found.sort(key=lambda m: m.start)
-            results.append(found)
+                found_here.append(CueMatch(label, shown, start, end, text[start:end],
+                                           _negated(lower, start, end, names_negation)))
+            found_here.sort(key=lambda m: m.start)
+            results[row] = found_here
         return results
 
     def features(self, matches: list[list[CueMatch]]) -> np.ndarray:

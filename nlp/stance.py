@@ -1,8 +1,9 @@
 """Statement-level stance classifiers for any debate, in two tiers.
 
-* ``fast``: TF-IDF word and character n-grams of the statement (and of its context when
-  it has one) plus the debate's cue counts, into a logistic regression. Tens of
-  thousands of texts a second; no spaCy parser, no neural network.
+* ``fast``: TF-IDF word 1-2-grams and character 3-5-grams of the statement, word
+  1-2-grams of its context when it has one, plus the debate's cue counts, into a
+  logistic regression. Tens of thousands of texts a second (the TF-IDF transform and cue
+  matching are vectorised over a batch); no spaCy parser, no neural network.
 * ``accurate``: the same, blended with a logistic regression over all-MiniLM-L6-v2
   sentence embeddings of the statement and its context. The blend weight is chosen by
   cross-validation on the training data.
@@ -27,7 +28,7 @@ from scipy import sparse
 from nlp.cues import CueMatcher
 from nlp.debate import Debate, Example
 from nlp.models import encode
-from nlp.textprep import clean_text, for_features, has_words, is_english
+from nlp.textprep import FastTfidf, clean_text, for_features, has_words, is_english
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,10 @@ class _SparseFeatures:
         self.word = TfidfVectorizer(preprocessor=for_features, ngram_range=(1, 2),
                                     token_pattern=r"(?u)\b\w+\b", sublinear_tf=True,
                                     min_df=1, max_features=80000)
+        # 3-5-grams: as accurate as 2-5-grams on the held-out split and the seed pages
+        # (a little better), with a quarter fewer features per text to compute
         self.char = TfidfVectorizer(preprocessor=for_features, analyzer="char_wb",
-                                    ngram_range=(2, 5), sublinear_tf=True, min_df=2,
+                                    ngram_range=(3, 5), sublinear_tf=True, min_df=2,
                                     max_features=80000)
         self.context = TfidfVectorizer(preprocessor=for_features, ngram_range=(1, 2),
                                        token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)
@@ -78,15 +81,82 @@ class _SparseFeatures:
         self.word.fit(texts)
         self.char.fit(texts)
         self.context.fit([c or "" for c in contexts] + list(texts))
+        self._fast = None
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # rebuilt from the fitted vectorizers after loading
+        return state
+
+    def _fast_transforms(self) -> tuple[FastTfidf, FastTfidf, FastTfidf]:
+        if getattr(self, "_fast", None) is None:
+            self._fast = (FastTfidf(self.word), FastTfidf(self.char), FastTfidf(self.context))
+        return self._fast
 
     def transform(self, texts: Sequence[str], contexts: Sequence[str],
                   cues: np.ndarray) -> sparse.csr_matrix:
+        """Word, character, context and cue features side by side (the word block first)."""
+        return self.transform_with_words(texts, contexts, cues)[0]
+
+    def transform_with_words(self, texts: Sequence[str], contexts: Sequence[str],
+                             cues: np.ndarray) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The features, and their word block alone (for the nearest examples)."""
+        word, char, context = self._fast_transforms()
+        words = word.transform(texts)
         return sparse.hstack([
-            self.word.transform(texts), self.char.transform(texts),
-            CONTEXT_WEIGHT * self.context.transform([c or "" for c in contexts]),
+            words, char.transform(texts),
+            CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
             sparse.csr_matrix(CUE_WEIGHT * cues),
-        ], format="csr")
+        ], format="csr"), words
+
+    @property
+    def n_word(self) -> int:
+        return len(self.word.vocabulary_)
+
+
+class LightTfidf:
+    """What prediction needs of a fitted ``TfidfVectorizer`` (no scikit-learn import to
+    load it): its vocabulary, IDF weights and settings."""
+
+    def __init__(self, vectorizer: Any) -> None:
+        self.vocabulary_: dict[str, int] = dict(vectorizer.vocabulary_)
+        self.idf_ = np.asarray(vectorizer.idf_)
+        for name in ("sublinear_tf", "norm", "analyzer", "ngram_range", "stop_words",
+                     "token_pattern", "preprocessor"):
+            setattr(self, name, getattr(vectorizer, name))
+
+    def build_preprocessor(self) -> Any:
+        return self.preprocessor
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return FastTfidf(self).transform(texts)
+
+    def get_feature_names_out(self) -> np.ndarray:
+        names = np.empty(len(self.vocabulary_), dtype=object)
+        for term, col in self.vocabulary_.items():
+            names[col] = term
+        return names
+
+
+class LightLogistic:
+    """What prediction needs of a fitted multinomial ``LogisticRegression``."""
+
+    def __init__(self, clf: Any) -> None:
+        self.coef_ = np.asarray(clf.coef_)
+        self.intercept_ = np.asarray(clf.intercept_)
+        self.classes_ = np.asarray(clf.classes_)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        scores = X @ self.coef_.T + self.intercept_
+        scores = np.asarray(scores)
+        if scores.shape[1] == 1:  # two classes: the logistic of the one score
+            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.column_stack([1 - p, p])
+        scores = scores - scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
 
 
 def _embed_pairs(texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
@@ -131,6 +201,56 @@ def fit_temperature(probabilities: np.ndarray, gold: np.ndarray) -> float:
     return best
 
 
+class PredictionBatch:
+    """Predictions for a batch of texts as arrays: ``status`` per row, ``best`` label index
+    (-1 when unsupported), calibrated ``probs``; with evidence, the cue matches and the
+    nearest examples of the rows in ``rows`` (the rows that were classified)."""
+
+    def __init__(self, model: StanceModel, status: list[str], best: np.ndarray,
+                 probs: np.ndarray, evidence: str) -> None:
+        self.model, self.status, self.best, self.probs = model, status, best, probs
+        self.evidence = evidence
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.cues: list | None = None
+        self.near_index: np.ndarray | None = None
+        self.near_sims: np.ndarray | None = None
+        self.words: list[list[str]] | None = None
+        self._slot: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def slot(self, i: int) -> int | None:
+        """Where row ``i`` sits among the classified rows (None if it was not classified)."""
+        if self._slot is None:
+            self._slot = {int(r): k for k, r in enumerate(self.rows)}
+        return self._slot.get(i)
+
+    def nearest(self, k: int) -> list[dict[str, Any]]:
+        m = self.model
+        return [{"id": m.example_ids[j], "text": m.example_texts[j],
+                 "label": m.example_labels[j], "similarity": round(float(s), 3)}
+                for j, s in zip(self.near_index[k].tolist(), self.near_sims[k].tolist())]
+
+    def prediction(self, i: int) -> Prediction:
+        labels = self.model.labels
+        status = self.status[i]
+        if status == UNSUPPORTED:
+            return Prediction(UNSUPPORTED, 0.0, {}, status=status)
+        p = self.probs[i]
+        best = int(self.best[i])
+        prediction = Prediction(labels[best], float(p[best]),
+                                {label: float(p[j]) for j, label in enumerate(labels)},
+                                status=status)
+        k = self.slot(i)
+        if k is not None and self.evidence != "none":
+            prediction.evidence["cues"] = [c.as_dict() for c in self.cues[k]]
+            prediction.evidence["nearest"] = self.nearest(k)
+            if self.evidence == "full":
+                prediction.evidence["words"] = self.words[k]
+        return prediction
+
+
 class StanceModel:
     """A trained classifier for one debate and one tier. Build with ``train``."""
 
@@ -166,6 +286,22 @@ class StanceModel:
         """Reconnect a loaded model to its debate (for the cue patterns)."""
         self._debate = debate
         self._cues = None
+
+    def light(self) -> StanceModel:
+        """A copy for saving: the fitted scikit-learn parts replaced by their arrays, so
+        loading it imports no scikit-learn and predicts the same."""
+        import copy
+
+        out = copy.copy(self)
+        out._cues = None
+        features = copy.copy(self.features)
+        features.__dict__.pop("_fast", None)
+        for name in ("word", "char", "context"):
+            setattr(features, name, LightTfidf(getattr(features, name)))
+        out.features = features
+        out.sparse_clf = LightLogistic(self.sparse_clf) if self.sparse_clf is not None else None
+        out.dense_clf = LightLogistic(self.dense_clf) if self.dense_clf is not None else None
+        return out
 
     @property
     def cues(self) -> CueMatcher:
@@ -236,66 +372,81 @@ class StanceModel:
     def predict(self, texts: Sequence[str | None], contexts: Sequence[str | None] | None = None,
                 *, evidence: str = "cues", neighbours: int = 3) -> list[Prediction]:
         """Label each text (read with its context, if given). Never raises for one bad text."""
+        batch = self.predict_batch(texts, contexts, evidence=evidence, neighbours=neighbours)
+        return [batch.prediction(i) for i in range(len(batch))]
+
+    def predict_batch(self, texts: Sequence[str | None],
+                      contexts: Sequence[str | None] | None = None, *,
+                      evidence: str = "cues", neighbours: int = 3) -> PredictionBatch:
+        """Label a batch of texts into arrays (no object per row): what ``predict`` and the
+        batch file path are built on."""
         if evidence not in EVIDENCE_LEVELS:
             raise ValueError(f"evidence must be one of {EVIDENCE_LEVELS}, not {evidence!r}")
+        n_labels = len(self.labels)
         contexts = list(contexts) if contexts is not None else [None] * len(texts)
         cleaned = [clean_text(t) for t in texts]
-        cleaned_ctx = [clean_text(c) for c in contexts]
-        results: list[Prediction | None] = [None] * len(cleaned)
+        status = ["ok"] * len(cleaned)
+        probs = np.full((len(cleaned), n_labels), 1.0 / n_labels)
+        best = np.full(len(cleaned), self.labels.index(self.default_label), dtype=np.int64)
         todo = []
-        uniform = {label: 1.0 / len(self.labels) for label in self.labels}
         for i, text in enumerate(cleaned):
             if not has_words(text):
-                results[i] = Prediction(self.default_label, 1.0 / len(self.labels),
-                                        dict(uniform), status="empty")
+                status[i] = "empty"
             elif not is_english(text):
-                results[i] = Prediction(UNSUPPORTED, 0.0, {}, status="unsupported")
+                status[i] = UNSUPPORTED
+                best[i] = -1
+                probs[i] = 0.0
             else:
                 todo.append(i)
-        if todo:
-            t_texts = [cleaned[i] for i in todo]
-            t_ctx = [cleaned_ctx[i] for i in todo]
-            matches = self.cues.match(t_texts)
-            cues = self.cues.features(matches)
-            X = self.features.transform(t_texts, t_ctx, cues)
-            probs = _proba(self.sparse_clf, X, len(self.labels))
-            dense = None
-            if self.dense_clf is not None and self.blend > 0:
-                dense = np.hstack([_embed_pairs(t_texts, t_ctx), cues])
-                probs = ((1 - self.blend) * probs
-                         + self.blend * _proba(self.dense_clf, dense, len(self.labels)))
-            probs = _softmax(np.log(np.clip(probs, 1e-9, 1.0)), self.temperature)
-            near = self._neighbours(t_texts, dense, neighbours) if evidence != "none" else None
-            for row, i in enumerate(todo):
-                p = probs[row]
-                best = int(p.argmax())
-                ev: dict[str, Any] = {}
-                if evidence != "none":
-                    ev["cues"] = [m.as_dict() for m in matches[row]]
-                    ev["nearest"] = near[row] if near else []
-                if evidence == "full":
-                    ev["words"] = self._weighty_words(X[row], best)
-                results[i] = Prediction(self.labels[best], float(p[best]),
-                                        {label: float(p[j]) for j, label in
-                                         enumerate(self.labels)}, evidence=ev)
-        return [r for r in results if r is not None]
+        batch = PredictionBatch(self, status, best, probs, evidence)
+        if not todo:
+            return batch
+        t_texts = [cleaned[i] for i in todo]
+        t_ctx = [clean_text(contexts[i]) for i in todo]
+        matches = self.cues.match(t_texts)
+        cues = self.cues.features(matches)
+        X, words = self.features.transform_with_words(t_texts, t_ctx, cues)
+        p = _proba(self.sparse_clf, X, n_labels)
+        dense = None
+        if self.dense_clf is not None and self.blend > 0:
+            dense = np.hstack([_embed_pairs(t_texts, t_ctx), cues])
+            p = (1 - self.blend) * p + self.blend * _proba(self.dense_clf, dense, n_labels)
+        p = _softmax(np.log(np.clip(p, 1e-9, 1.0)), self.temperature)
+        rows = np.array(todo)
+        probs[rows] = p
+        best[rows] = p.argmax(axis=1)
+        batch.rows = rows
+        if evidence != "none":
+            batch.cues = matches
+            batch.near_index, batch.near_sims = self._neighbours(words, dense, neighbours,
+                                                                        t_texts)
+        if evidence == "full":
+            batch.words = [self._weighty_words(X[r], int(best[i])) for r, i in enumerate(todo)]
+        return batch
 
-    def _neighbours(self, texts: list[str], dense: np.ndarray | None,
-                    k: int) -> list[list[dict]]:
-        if k <= 0 or self.example_vectors is None:
-            return [[] for _ in texts]
+    def _neighbours(self, words: sparse.csr_matrix, dense: np.ndarray | None, k: int,
+                    texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and similarities of the k most similar annotated examples of each row:
+        by embedding with the accurate tier, by word TF-IDF otherwise."""
+        n = words.shape[0]
+        if k <= 0 or self.example_vectors is None or not self.example_ids:
+            return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
         if isinstance(self.example_vectors, np.ndarray):
             query = dense[:, :384] if dense is not None else encode(texts)
             sims = query @ self.example_vectors.T
         else:
-            sims = (self.features.word.transform(texts) @ self.example_vectors.T).toarray()
-        out = []
-        for row in sims:
-            top = np.argsort(-row)[:k]
-            out.append([{"id": self.example_ids[j], "text": self.example_texts[j],
-                         "label": self.example_labels[j], "similarity": round(float(row[j]), 3)}
-                        for j in top])
-        return out
+            sims = (words @ self.example_vectors.T).toarray()
+        k = min(k, sims.shape[1])
+        # the k best of each row, most similar first, ties in example order: k passes of
+        # argmax (which takes the first of equals) are cheaper than a partition
+        rows = np.arange(n)
+        top = np.empty((n, k), dtype=np.int64)
+        best = np.empty((n, k))
+        for j in range(k):
+            top[:, j] = sims.argmax(axis=1)
+            best[:, j] = sims[rows, top[:, j]]
+            sims[rows, top[:, j]] = -np.inf
+        return top, best
 
     def _weighty_words(self, x: sparse.csr_matrix, label_index: int, k: int = 6) -> list[str]:
         """The word n-grams of this text that pushed hardest towards its label."""
