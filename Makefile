@@ -38,6 +38,7 @@ bench: install-dev
 	$(BIN)/python bench/classify.py --sizes 10k,100k
 	$(BIN)/python bench/topics.py
 	$(BIN)/python bench/stance_seeds.py
+	$(BIN)/python bench/extraction.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
