@@ -354,34 +354,122 @@ def m006_jobs_and_users(db: Database) -> None:
 
 # the effective label of one statement in one debate, with what the listing filters on
 _POSITION_ROWS = """
-    INSERT OR REPLACE INTO statement_positions
-        (statement_id, debate, label, method, confidence, document_id, person_id)
-    SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id, s.speaker_person_id
+    INSERT INTO statement_positions
+        (statement_id, debate, label, method, confidence, document_id, person_id, day,
+         text_length)
+    SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id, s.speaker_person_id,
+           substr(coalesce(c.posted_at, d.published), 1, 10), length(s.text)
     FROM effective_labels AS e JOIN statements AS s ON s.id = e.target_id
     LEFT JOIN comments AS c ON c.id = s.comment_id
     JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
     WHERE e.target_type = 'statement'"""
 
 
-def _refresh(statement: str, debate: str | None = None) -> str:
-    """Trigger body: recompute the listing rows of ``statement`` (in ``debate``, or all)."""
-    where = f"statement_id = {statement}" + (f" AND debate = {debate}" if debate else "")
-    pick = f" AND e.target_id = {statement}" + (f" AND e.debate = {debate}" if debate else "")
-    return f"DELETE FROM statement_positions WHERE {where};\n{_POSITION_ROWS}{pick};"
+def _refresh(statements: str, debate: str | None = None) -> str:
+    """Trigger body: recompute the listing rows of the statements picked by ``statements``
+    (an SQL condition on a statement id ``{}``), in ``debate`` or in all debates. Rows are
+    deleted and inserted, never replaced or updated, so the count triggers see every
+    change. For one debate, the label that counts is the one of highest precedence (what
+    the view picks, found without testing each label against the others)."""
+    where = statements.format("statement_id") + (f" AND debate = {debate}" if debate else "")
+    delete = f"DELETE FROM statement_positions WHERE {where};"
+    if debate is None:
+        return f"{delete}\n{_POSITION_ROWS} AND {statements.format('e.target_id')};"
+    best = (_POSITION_ROWS.replace("effective_labels AS e", "labels AS e")
+            + f" AND {statements.format('e.target_id')} AND e.debate = {debate}"
+            " ORDER BY (CASE e.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END) DESC"
+            " LIMIT 1")
+    return f"{delete}\n{best};"
+
+
+def _count(table: str, key: str, row: str, step: str) -> str:
+    """Trigger body: add ``step`` (1 or -1) to the count of ``row`` (NEW or OLD) in
+    ``table``, keyed by its column ``key`` (if any), debate, label and method. A count
+    that falls to 0 stays as a row with n = 0 (readers skip those)."""
+    columns = f"{key}, debate, label, method" if key else "debate, label, method"
+    values = ", ".join(f"{row}.{c.strip()}" for c in columns.split(","))
+    return (f"INSERT INTO {table} ({columns}, n) VALUES ({values}, {step})"
+            f" ON CONFLICT ({columns}) DO UPDATE SET n = n + {step};")
+
+
+# A label counts when no other label of its target and debate outranks it (human, then
+# rule, then model: the effective_labels view). After a row is written, the others of its
+# target and debate tell whether it counts and which one it displaced, or which one counts
+# once it is gone; an update is the old row gone and the new one written. Counts only move
+# by +1 and -1 (never set), so the two update triggers may run in either order. (A row
+# removed by INSERT OR REPLACE fires no delete trigger while recursive_triggers is off:
+# nothing writes labels that way, and nothing may.)
+_PRECEDENCE = "(CASE {}.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END)"
+_OTHERS = ("FROM labels AS o WHERE o.target_type = {0}.target_type"
+           " AND o.target_id = {0}.target_id AND o.debate = {0}.debate AND o.id != {0}.id")
+_OUTRANKS = (f"(SELECT max({_PRECEDENCE.format('o')}) {_OTHERS}) >= "
+             + _PRECEDENCE.format("{0}"))
+
+
+def _label_step(row: str, step: str) -> str:
+    """Add ``step`` to the label of ``row`` itself."""
+    return (f"INSERT INTO label_counts (debate, target_type, label, n)"
+            f" VALUES ({row}.debate, {row}.target_type, {row}.label, {step})"
+            f" ON CONFLICT (debate, target_type, label) DO UPDATE SET n = n + {step};")
+
+
+def _best_other(row: str, step: str) -> str:
+    """Add ``step`` to the label of the best of the others of ``row`` (if there is one)."""
+    return (f"INSERT INTO label_counts (debate, target_type, label, n)"
+            f" SELECT o.debate, o.target_type, o.label, {step} {_OTHERS.format(row)}"
+            f" ORDER BY {_PRECEDENCE.format('o')} DESC LIMIT 1"
+            f" ON CONFLICT (debate, target_type, label) DO UPDATE SET n = n + {step};")
+
+
+def _written(event: str, row: str) -> str:
+    """A row written that no other outranks counts, and the best of the others stops."""
+    outranked = _OUTRANKS.format(row)
+    return (f"AFTER {event} ON labels WHEN coalesce({outranked}, 0) = 0 BEGIN"
+            f" {_best_other(row, '-1')} {_label_step(row, '1')} END;")
+
+
+def _gone(event: str, row: str) -> str:
+    """A row gone that no other outranked stops counting; the best of the others counts."""
+    outranked = _OUTRANKS.format(row)
+    return (f"AFTER {event} ON labels WHEN coalesce({outranked}, 0) = 0 BEGIN"
+            f" {_label_step(row, '-1')} {_best_other(row, '1')} END;")
+
+
+_LABEL_COUNT_TRIGGERS = f"""
+        CREATE TRIGGER label_counts_insert {_written("INSERT", "NEW")}
+        CREATE TRIGGER label_counts_delete {_gone("DELETE", "OLD")}
+        CREATE TRIGGER label_counts_update_old
+        {_gone("UPDATE OF target_type, target_id, debate, label, method", "OLD")}
+        CREATE TRIGGER label_counts_update_new
+        {_written("UPDATE OF target_type, target_id, debate, label, method", "NEW")}"""
 
 
 def m007_listing_indexes(db: Database) -> None:
     """Indexes for the web pages, and ``statement_positions``: the effective label of every
     statement per debate (the ``effective_labels`` view joined to its statement and
-    document), kept current by triggers on labels, statements and comments, so the
-    position listing filters, counts facets and sorts 100k statements from indexes."""
+    document), with its counts in all, per document and per person, kept current by
+    triggers on labels, statements and comments, so that the position listing filters,
+    counts facets and sorts 100k statements from indexes."""
     db.executescript(
         f"""
         CREATE INDEX statements_person ON statements(speaker_person_id);
         CREATE INDEX documents_published ON documents(published IS NULL, published DESC, title);
-        -- the labels that override a model label (the overview subtracts what they hide)
-        CREATE INDEX labels_overriding ON labels(debate, target_type, target_id)
-            WHERE method IN ('human', 'rule');
+        CREATE INDEX documents_site ON documents(site, id);
+        CREATE INDEX relations_source_person ON relations(source_person_id);
+        CREATE INDEX relations_target_person ON relations(target_person_id);
+        -- how many targets of each type hold each label in each debate: the rows of the
+        -- effective_labels view, counted (the overview); see _LABEL_COUNT_TRIGGERS
+        CREATE TABLE label_counts (
+            debate TEXT NOT NULL,
+            target_type TEXT NOT NULL,
+            label TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (debate, target_type, label)
+        ) WITHOUT ROWID;
+        INSERT INTO label_counts
+        SELECT debate, target_type, label, count(*) FROM effective_labels
+        GROUP BY debate, target_type, label;
+        {_LABEL_COUNT_TRIGGERS}
         CREATE TABLE statement_positions (
             statement_id TEXT NOT NULL,
             debate TEXT NOT NULL,
@@ -390,44 +478,104 @@ def m007_listing_indexes(db: Database) -> None:
             confidence REAL,
             document_id TEXT NOT NULL,
             person_id TEXT,                    -- the statement's speaker_person_id
+            day TEXT,                          -- YYYY-MM-DD: its comment's, else document's
+            text_length INTEGER NOT NULL,      -- length(statements.text)
             PRIMARY KEY (statement_id, debate)
         ) WITHOUT ROWID;
-        CREATE INDEX statement_positions_facets ON statement_positions(
-            debate, label, method, confidence, person_id, document_id);
-        CREATE INDEX statement_positions_person ON statement_positions(
-            person_id, debate, label, method, confidence);
-        CREATE INDEX statement_positions_document ON statement_positions(
-            document_id, debate, label, method, confidence);
-        CREATE INDEX statement_positions_confidence ON statement_positions(confidence);
+        -- sorting by confidence (the listing; the overview's strongest quotes, longest
+        -- first among equals) and filtering on it, reading nothing but this index
+        CREATE INDEX statement_positions_confidence ON statement_positions(
+            confidence, text_length, debate, label, method, person_id, document_id, day);
+        CREATE INDEX statement_positions_person ON statement_positions(person_id);
+        CREATE INDEX statement_positions_document ON statement_positions(document_id);
+        -- how many rows of statement_positions there are per debate, label and method,
+        -- in all and per document and person: the listing's facets when nothing else is
+        -- chosen
+        CREATE TABLE position_counts (
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            method TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (debate, label, method)
+        ) WITHOUT ROWID;
+        CREATE TABLE position_counts_by_document (
+            document_id TEXT NOT NULL,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            method TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (document_id, debate, label, method)
+        ) WITHOUT ROWID;
+        CREATE TABLE position_counts_by_person (
+            person_id TEXT NOT NULL,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            method TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (person_id, debate, label, method)
+        ) WITHOUT ROWID;
         {_POSITION_ROWS};
+        INSERT INTO position_counts
+        SELECT debate, label, method, count(*) FROM statement_positions
+        GROUP BY debate, label, method;
+        INSERT INTO position_counts_by_document
+        SELECT document_id, debate, label, method, count(*) FROM statement_positions
+        GROUP BY document_id, debate, label, method;
+        INSERT INTO position_counts_by_person
+        SELECT person_id, debate, label, method, count(*) FROM statement_positions
+        WHERE person_id IS NOT NULL GROUP BY person_id, debate, label, method;
+        CREATE TRIGGER position_counts_insert AFTER INSERT ON statement_positions
+        BEGIN {_count("position_counts", "", "NEW", "1")} END;
+        CREATE TRIGGER position_counts_delete AFTER DELETE ON statement_positions
+        BEGIN {_count("position_counts", "", "OLD", "-1")} END;
+        CREATE TRIGGER position_counts_document_insert AFTER INSERT ON statement_positions
+        BEGIN {_count("position_counts_by_document", "document_id", "NEW", "1")} END;
+        CREATE TRIGGER position_counts_document_delete AFTER DELETE ON statement_positions
+        BEGIN {_count("position_counts_by_document", "document_id", "OLD", "-1")} END;
+        CREATE TRIGGER position_counts_person_insert AFTER INSERT ON statement_positions
+        WHEN NEW.person_id IS NOT NULL
+        BEGIN {_count("position_counts_by_person", "person_id", "NEW", "1")} END;
+        CREATE TRIGGER position_counts_person_delete AFTER DELETE ON statement_positions
+        WHEN OLD.person_id IS NOT NULL
+        BEGIN {_count("position_counts_by_person", "person_id", "OLD", "-1")} END;
         CREATE TRIGGER statement_positions_label_insert AFTER INSERT ON labels
         WHEN NEW.target_type = 'statement'
-        BEGIN {_refresh("NEW.target_id", "NEW.debate")} END;
+        BEGIN {_refresh("{} = NEW.target_id", "NEW.debate")} END;
         CREATE TRIGGER statement_positions_label_update
         AFTER UPDATE OF target_type, target_id, debate, label, confidence, method ON labels
         WHEN OLD.target_type = 'statement' OR NEW.target_type = 'statement'
         BEGIN
-            {_refresh("OLD.target_id", "OLD.debate")}
-            {_refresh("NEW.target_id", "NEW.debate")}
+            {_refresh("{} = OLD.target_id", "OLD.debate")}
+            {_refresh("{} = NEW.target_id", "NEW.debate")}
         END;
         CREATE TRIGGER statement_positions_label_delete AFTER DELETE ON labels
         WHEN OLD.target_type = 'statement'
-        BEGIN {_refresh("OLD.target_id", "OLD.debate")} END;
+        BEGIN {_refresh("{} = OLD.target_id", "OLD.debate")} END;
         CREATE TRIGGER statement_positions_statement_insert AFTER INSERT ON statements
-        BEGIN {_refresh("NEW.id")} END;
+        BEGIN {_refresh("{} = NEW.id")} END;
         CREATE TRIGGER statement_positions_statement_update
-        AFTER UPDATE OF id, document_id, comment_id, speaker_person_id ON statements
+        AFTER UPDATE OF id, document_id, comment_id, speaker_person_id, text ON statements
+        WHEN OLD.id IS NOT NEW.id OR OLD.document_id IS NOT NEW.document_id
+          OR OLD.comment_id IS NOT NEW.comment_id
+          OR OLD.speaker_person_id IS NOT NEW.speaker_person_id OR OLD.text IS NOT NEW.text
         BEGIN
             DELETE FROM statement_positions WHERE statement_id = OLD.id;
-            {_refresh("NEW.id")}
+            {_refresh("{} = NEW.id")}
         END;
         CREATE TRIGGER statement_positions_statement_delete AFTER DELETE ON statements
         BEGIN DELETE FROM statement_positions WHERE statement_id = OLD.id; END;
-        CREATE TRIGGER statement_positions_comment_moved
-        AFTER UPDATE OF document_id ON comments
+        CREATE TRIGGER statement_positions_comment_update
+        AFTER UPDATE OF document_id, posted_at ON comments
+        WHEN OLD.document_id IS NOT NEW.document_id OR OLD.posted_at IS NOT NEW.posted_at
         BEGIN
-            UPDATE statement_positions SET document_id = NEW.document_id
-            WHERE statement_id IN (SELECT id FROM statements WHERE comment_id = NEW.id);
+            {_refresh("{} IN (SELECT id FROM statements WHERE comment_id = NEW.id)")}
+        END;
+        CREATE TRIGGER statement_positions_document_update AFTER UPDATE OF published ON documents
+        WHEN OLD.published IS NOT NEW.published
+        BEGIN
+            {_refresh("{} IN (SELECT id FROM statements WHERE document_id = NEW.id UNION ALL"
+                      " SELECT s.id FROM comments AS c JOIN statements AS s"
+                      " ON s.comment_id = c.id WHERE c.document_id = NEW.id)")}
         END;
         """
     )

@@ -1,7 +1,7 @@
 """The position listing: every labelled statement, filterable by debate, position, label
 method, person, document, site, source, topic, date range and confidence, with facet
-counts, sorting and pages, and the
-same filtered rows as JSON or CSV (Datasette style: the URL is the interface).
+counts, sorting and pages, and the same filtered rows as JSON or CSV (Datasette style:
+the URL is the interface).
 
 The rows come from ``statement_positions`` (the ``effective_labels`` view joined to
 statements and documents, kept current by triggers: see migration m007), so counting,
@@ -29,15 +29,10 @@ bp = Blueprint("listing", __name__)
 PAGE_SIZE = 50
 FACET_SIZE = 15
 SORTS = {  # fixed SQL fragments chosen by name, never built from the request
-    "confidence": "p.confidence DESC, p.statement_id",
-    "least-certain": "p.confidence ASC, p.statement_id",
-    "date": "d.published IS NULL, d.published DESC, p.statement_id",
+    "confidence": "p.confidence DESC, p.statement_id, p.debate",
+    "least-certain": "p.confidence ASC, p.statement_id, p.debate",
+    "date": "d.published IS NULL, d.published DESC, p.statement_id, p.debate",
 }
-# the day a statement was made: its comment's date, else its document's
-_DAY = """p.statement_id IN (
-        SELECT s.id FROM statements AS s LEFT JOIN comments AS c ON c.id = s.comment_id
-        JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
-        WHERE substr(coalesce(c.posted_at, d.published), 1, 10) """
 WHERE = {  # one fixed fragment per filter, used only when the filter is set
     "debate": "p.debate = :debate",
     "label": "p.label = :label",
@@ -48,47 +43,73 @@ WHERE = {  # one fixed fragment per filter, used only when the filter is set
     "source": "p.document_id IN (SELECT id FROM documents WHERE source_id = :source)",
     "topic": "p.statement_id IN (SELECT statement_id FROM topic_assignments"
              " WHERE topic_id = :topic)",
-    "since": _DAY + ">= :since)",
-    "until": _DAY + "<= :until)",
-    "min_confidence": "coalesce(p.confidence, 1) >= :min_confidence",
-    "q": "p.statement_id IN (SELECT id FROM statements WHERE text LIKE '%' || :q || '%')",
+    "since": "p.day >= :since",  # the day of the statement's comment, else document
+    "until": "p.day <= :until",
+    "min_confidence": "coalesce(p.confidence, 1) >= :min_confidence",  # see _fragments
+    "q": "p.statement_id IN (SELECT value FROM json_each(:q_matches))",  # see _matching
 }
+_TEXT = "SELECT json_group_array(id) FROM statements WHERE text LIKE '%' || :q || '%'"
 # With no filter that picks out few rows, pages are read in sort order from an index
 # (statement_positions_confidence, or documents_published for dates) and these filters
 # are tested on the way: the leading "+" keeps SQLite from using an index for them.
 _WALKING = {"debate": "+p.debate = :debate", "label": "+p.label = :label",
             "method": "+p.method = :method"}
+# a range on statement_positions_confidence, right while no confidence is NULL (none is
+# written today; coalesce(NULL, 1) would count it as certain)
+_SURE = {"min_confidence": "p.confidence >= :min_confidence"}
 _NARROW = ("person", "document", "site", "source", "topic")
+# a page of rows: the keys in order from statement_positions alone, then what they show
 _ROWS = """
     SELECT s.id, p.debate, p.label, p.method, p.confidence, l.model_version,
            s.text, s.speaker, s.speaker_person_id, s.kind, d.id AS document_id,
            d.title AS document_title, d.published, s.comment_id
-    FROM {} JOIN statements AS s ON s.id = p.statement_id
-    JOIN labels AS l ON l.target_type = 'statement' AND l.target_id = p.statement_id
-                    AND l.debate = p.debate AND l.method = p.method
-    WHERE {} ORDER BY {} LIMIT :limit OFFSET :offset"""
-_FROM = {  # which table drives the page query
-    "positions": "statement_positions AS p JOIN documents AS d ON d.id = p.document_id",
+    FROM (SELECT p.statement_id, p.debate, p.label, p.method, p.confidence, p.document_id
+          FROM {} WHERE {} ORDER BY {order} LIMIT :limit OFFSET :offset) AS p
+    CROSS JOIN documents AS d ON d.id = p.document_id
+    CROSS JOIN statements AS s ON s.id = p.statement_id
+    CROSS JOIN labels AS l ON l.target_type = 'statement' AND l.target_id = p.statement_id
+                          AND l.debate = p.debate AND l.method = p.method
+    ORDER BY {order}"""
+_FROM = {  # which table drives the page query (CROSS JOIN fixes SQLite's join order)
+    "positions": "statement_positions AS p",
     "dates": "documents AS d CROSS JOIN statement_positions AS p ON p.document_id = d.id",
+    "dates, narrow": "statement_positions AS p JOIN documents AS d ON d.id = p.document_id",
 }
-# facet counts: debate, label and method in one pass (method has three values, the
-# labels table's CHECK), people, and documents (sites are summed from documents)
-_BY_LABEL = """
-    SELECT p.debate, p.label, sum(p.method = 'human') AS human,
-           sum(p.method = 'rule') AS rule, sum(p.method = 'model') AS model
-    FROM statement_positions AS p WHERE {} GROUP BY p.debate, p.label"""
-_BY_PERSON = """
-    SELECT top.value, (SELECT coalesce(s.speaker, 'unknown') FROM statements AS s
-                       WHERE s.speaker_person_id = top.value LIMIT 1) AS name, top.n
-    FROM (SELECT p.person_id AS value, count(*) AS n FROM statement_positions AS p
-          WHERE {} AND p.person_id IS NOT NULL
-          GROUP BY p.person_id ORDER BY n DESC, value LIMIT :facet_size) AS top
-    ORDER BY top.n DESC, top.value"""
-_BY_DOCUMENT = """
-    SELECT p.document_id, count(*) AS n FROM statement_positions AS p WHERE {}
-    GROUP BY p.document_id"""
-_DOCUMENTS = """
-    SELECT id, title, site FROM documents WHERE id IN (SELECT value FROM json_each(:ids))"""
+# Facet counts. With no filter but debate, label and method, they come from the counts
+# that triggers keep (in all, per document, per person: migration m007); otherwise from
+# statement_positions. Debate, label and method are counted in one pass.
+_COUNTED = {"debate": "debate = :debate", "label": "label = :label",
+            "method": "method = :method"}
+_PASSES = {
+    ("label", "counted"): """
+        SELECT debate, label, method, n FROM position_counts WHERE {}""",
+    ("label", "scanned"): """
+        SELECT p.debate, p.label, p.method, count(*) AS n FROM {}
+        WHERE {} GROUP BY p.debate, p.label, p.method""",
+    ("person", "counted"): """
+        SELECT person_id AS value, sum(n) AS n FROM position_counts_by_person
+        WHERE {} GROUP BY person_id ORDER BY n DESC, value LIMIT :facet_size""",
+    ("person", "scanned"): """
+        SELECT p.person_id AS value, count(*) AS n FROM {}
+        WHERE {} AND p.person_id IS NOT NULL
+        GROUP BY p.person_id ORDER BY n DESC, value LIMIT :facet_size""",
+    ("document", "counted"): """
+        SELECT document_id, sum(n) AS n FROM position_counts_by_document
+        WHERE {} GROUP BY document_id""",
+    ("document", "scanned"): """
+        SELECT p.document_id, count(*) AS n FROM {}
+        WHERE {} GROUP BY p.document_id""",
+}
+# a facet pass over many rows reads the one index that holds every column it needs
+_SCANNED = {"narrow": "statement_positions AS p",
+            "wide": "statement_positions AS p INDEXED BY statement_positions_confidence"}
+_SPEAKERS = """
+    SELECT value, (SELECT coalesce(s.speaker, 'unknown') FROM statements AS s
+                   WHERE s.speaker_person_id = value LIMIT 1) AS name
+    FROM (SELECT value FROM json_each(:ids))"""
+_TITLES = """
+    SELECT id, title FROM documents WHERE id IN (SELECT value FROM json_each(:ids))"""
+_SITES = "SELECT id, site FROM documents INDEXED BY documents_site WHERE site IS NOT NULL"
 
 
 def _filters() -> dict[str, Any]:
@@ -117,6 +138,14 @@ def _day(value: str | None) -> str:
     return value if re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", value) else ""
 
 
+def _matching(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters with the ids of the statements whose text contains ``q`` (read once
+    per request, not once per query)."""
+    if not filters["q"]:
+        return filters
+    return {**filters, "q_matches": get_db().execute(_TEXT, filters).fetchone()[0]}
+
+
 def _chosen(filters: dict[str, Any], without: str = "") -> tuple[str, ...]:
     """The names of the filters that are set (less ``without``), in WHERE's order."""
     return tuple(name for name in WHERE
@@ -127,23 +156,31 @@ def _where(chosen: tuple[str, ...], fragments: dict[str, str] = WHERE) -> str:
     return " AND ".join(fragments.get(name, WHERE[name]) for name in chosen) or "1"
 
 
+def _fragments(walking: bool = False) -> dict[str, str]:
+    """The WHERE fragments for a query over statement_positions (``walking``: one that
+    reads an index in sort order)."""
+    fragments = {**WHERE, **_WALKING} if walking else dict(WHERE)
+    if get_db().execute("SELECT 1 FROM statement_positions WHERE confidence IS NULL"
+                        " LIMIT 1").fetchone() is None:
+        fragments.update(_SURE)
+    return fragments
+
+
 def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0) -> list[dict]:
     chosen = _chosen(filters)
     narrow = any(name in chosen for name in _NARROW)
-    both = "debate" in chosen and "label" in chosen  # an index range already in order
-    walking = not narrow and not both
-    source = "dates" if sort == "date" and not narrow else "positions"
-    sql = _ROWS.format(_FROM[source], _where(chosen, _WALKING if walking else WHERE),
-                       SORTS.get(sort, SORTS["confidence"]))
+    source = ("positions" if sort != "date" else "dates, narrow" if narrow else "dates")
+    sql = _ROWS.format(_FROM[source], _where(chosen, _fragments(walking=not narrow)),
+                       order=SORTS.get(sort, SORTS["confidence"]))
     return list(get_db().query(sql, {**filters, "limit": -1 if limit is None else limit,
                                      "offset": offset}))
 
 
-def _top(counts: dict[Any, int], names: dict[Any, Any] | None = None) -> list[dict]:
+def _top(counts: dict[Any, int]) -> list[dict]:
+    """The largest counts (ties by value), as facet entries named by their value."""
     best = sorted(((n, value) for value, n in counts.items() if n and value is not None),
                   key=lambda item: (-item[0], str(item[1])))[:FACET_SIZE]
-    return [{"value": value, "name": names[value] if names else value, "n": n}
-            for n, value in best]
+    return [{"value": value, "name": value, "n": n} for n, value in best]
 
 
 class _Facets:
@@ -152,50 +189,43 @@ class _Facets:
 
     def __init__(self, filters: dict[str, Any]) -> None:
         self.filters = filters
-        self.passes: dict[tuple[str, str], Any] = {}
+        self.passes: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
 
-    def _once(self, kind: str, chosen: tuple[str, ...], run) -> Any:
-        key = (kind, ",".join(chosen))
-        if key not in self.passes:
-            self.passes[key] = run(chosen)
-        return self.passes[key]
-
-    def _by_label(self, chosen: tuple[str, ...]) -> list[dict]:
-        return list(get_db().query(_BY_LABEL.format(_where(chosen)), self.filters))
-
-    def _by_document(self, chosen: tuple[str, ...]) -> dict[str, int]:
-        return {r["document_id"]: r["n"] for r in get_db().query(
-            _BY_DOCUMENT.format(_where(chosen)), self.filters)}
-
-    def _documents(self, ids: list[str]) -> dict[str, dict]:
-        return {r["id"]: r for r in get_db().query(_DOCUMENTS, {"ids": json.dumps(ids)})}
+    def _pass(self, kind: str, without: str) -> list[dict]:
+        chosen = _chosen(self.filters, without)
+        if (kind, chosen) not in self.passes:
+            if set(chosen) <= set(_COUNTED):
+                sql = _PASSES[kind, "counted"].format(_where(chosen, _COUNTED))
+            else:
+                narrow = any(name in chosen for name in _NARROW)
+                sql = _PASSES[kind, "scanned"].format(_SCANNED["narrow" if narrow else "wide"],
+                                                      _where(chosen, _fragments()))
+            self.passes[kind, chosen] = list(get_db().query(
+                sql, {**self.filters, "facet_size": FACET_SIZE}))
+        return self.passes[kind, chosen]
 
     def label_facet(self, name: str) -> list[dict]:
         counts: dict[str, int] = {}
-        for r in self._once("label", _chosen(self.filters, name), self._by_label):
-            if name == "method":
-                for method in ("human", "rule", "model"):
-                    counts[method] = counts.get(method, 0) + r[method]
-            else:
-                counts[r[name]] = counts.get(r[name], 0) + r["human"] + r["rule"] + r["model"]
+        for r in self._pass("label", name):
+            counts[r[name]] = counts.get(r[name], 0) + r["n"]
         return _top(counts)
 
     def person_facet(self) -> list[dict]:
-        chosen = _chosen(self.filters, "person")
-        return list(get_db().query(_BY_PERSON.format(_where(chosen)),
-                                   {**self.filters, "facet_size": FACET_SIZE}))
+        top = [r for r in self._pass("person", "person") if r["n"]]
+        names = {r["value"]: r["name"] for r in get_db().query(
+            _SPEAKERS, {"ids": json.dumps([r["value"] for r in top])})}
+        return [{"value": r["value"], "name": names[r["value"]], "n": r["n"]} for r in top]
 
     def document_facets(self) -> tuple[list[dict], list[dict]]:
-        by_document = self._once("document", _chosen(self.filters, "document"),
-                                 self._by_document)
-        top = _top(by_document)
-        titles = self._documents([f["value"] for f in top])
-        documents = [{**f, "name": titles[f["value"]]["title"]} for f in top]
-        in_sites = self._once("document", _chosen(self.filters, "site"), self._by_document)
+        top = _top({r["document_id"]: r["n"] for r in self._pass("document", "document")})
+        titles = {r["id"]: r["title"] for r in get_db().query(
+            _TITLES, {"ids": json.dumps([f["value"] for f in top])})}
+        documents = [{**f, "name": titles[f["value"]]} for f in top]
+        in_sites = {r["document_id"]: r["n"] for r in self._pass("document", "site")}
         sites: dict[str, int] = {}
-        for document_id, row in self._documents(list(in_sites)).items():
-            if row["site"] is not None:
-                sites[row["site"]] = sites.get(row["site"], 0) + in_sites[document_id]
+        for r in get_db().query(_SITES):
+            if r["id"] in in_sites:
+                sites[r["site"]] = sites.get(r["site"], 0) + in_sites[r["id"]]
         return documents, _top(sites)
 
     def all(self) -> dict[str, list[dict]]:
@@ -206,19 +236,13 @@ class _Facets:
 
     def total(self) -> int:
         """How many rows match every filter (from a facet pass that used them all, if any)."""
-        chosen = ",".join(_chosen(self.filters))
-        if ("label", chosen) in self.passes:
-            return sum(r["human"] + r["rule"] + r["model"]
-                       for r in self.passes[("label", chosen)])
-        if ("document", chosen) in self.passes:
-            return sum(self.passes[("document", chosen)].values())
-        return get_db().execute(
-            f"SELECT count(*) FROM statement_positions AS p WHERE {_where(_chosen(self.filters))}",
-            self.filters).fetchone()[0]
-
-
-def _facets(filters: dict[str, Any]) -> dict[str, list[dict]]:
-    return _Facets(filters).all()
+        chosen = _chosen(self.filters)
+        for kind in ("label", "document"):
+            if (kind, chosen) in self.passes:
+                return sum(r["n"] for r in self.passes[kind, chosen])
+        where = _where(chosen, _fragments())
+        return get_db().execute(f"SELECT count(*) FROM statement_positions AS p WHERE {where}",
+                                self.filters).fetchone()[0]
 
 
 def _page() -> int:
@@ -230,7 +254,7 @@ def _page() -> int:
 
 @bp.get("/positions/")
 def positions_page():
-    filters, page = _filters(), _page()
+    filters, page = _matching(_filters()), _page()
     sort = request.args.get("sort", "confidence")
     counter = _Facets(filters)
     facets = counter.all()
@@ -244,7 +268,7 @@ def positions_page():
 
 @bp.get("/positions.json")
 def positions_json():
-    filters, page = _filters(), _page()
+    filters, page = _matching(_filters()), _page()
     rows = _rows(filters, request.args.get("sort", "confidence"), PAGE_SIZE,
                  (page - 1) * PAGE_SIZE)
     counter = _Facets(filters)
@@ -255,7 +279,7 @@ def positions_json():
 
 @bp.get("/positions.csv")
 def positions_csv():
-    rows = _rows(_filters(), request.args.get("sort", "confidence"), None)
+    rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None)
     buffer = io.StringIO()
     columns = ["id", "debate", "label", "method", "confidence", "model_version", "text",
                "speaker", "kind", "document_id", "document_title", "published", "comment_id"]

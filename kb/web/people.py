@@ -46,16 +46,18 @@ def _person(person_id: str) -> dict[str, Any]:
         "SELECT pp.document_id, d.title, pp.debate, pp.label, pp.confidence"
         " FROM person_positions pp JOIN documents d ON d.id = pp.document_id"
         " WHERE pp.person_id = ? ORDER BY d.title, pp.debate", [person_id]))
-    person["quotes"] = list(db.query(
+    person["quotes"] = list(db.query(  # the 300 first in order, then what they show
         """
-        SELECT s.id, s.text, s.kind, coalesce(s.document_id, c.document_id) AS document_id,
-               s.comment_id, d.title,
+        SELECT s.id, s.text, s.kind, q.document_id, s.comment_id, q.title,
                (SELECT json_group_object(e.debate, e.label) FROM effective_labels e
                  WHERE e.target_type = 'statement' AND e.target_id = s.id
                    AND e.label NOT IN ('unsupported')) AS positions
-        FROM statements s LEFT JOIN comments c ON c.id = s.comment_id
-        JOIN documents d ON d.id = coalesce(s.document_id, c.document_id)
-        WHERE s.speaker_person_id = ? ORDER BY d.title, s.start LIMIT 300
+        FROM (SELECT s.id, d.id AS document_id, d.title, s.start
+              FROM statements s LEFT JOIN comments c ON c.id = s.comment_id
+              JOIN documents d ON d.id = coalesce(s.document_id, c.document_id)
+              WHERE s.speaker_person_id = ? ORDER BY d.title, s.start LIMIT 300) AS q
+        JOIN statements s ON s.id = q.id
+        ORDER BY q.title, q.start
         """, [person_id]))
     for q in person["quotes"]:
         q["positions"] = json.loads(q["positions"] or "{}")

@@ -15,22 +15,7 @@ bp = Blueprint("positions", __name__)
 QUOTES_PER_POSITION = 3
 
 
-# every label of a debate, counted from the index labels_debate ...
-_ALL_LABELS = """
-    SELECT target_type, label, count(*) AS n FROM labels WHERE debate = ?
-    GROUP BY target_type, label"""
-# ... less the labels a human or rule label overrides (the effective_labels view counted,
-# without testing every one of the debate's labels for a sibling that outranks it)
-_HIDDEN_LABELS = """
-    SELECT l.target_type, l.label, count(*) AS n FROM labels AS l
-    WHERE l.id IN (
-        SELECT h.id FROM labels AS o
-        JOIN labels AS h ON h.target_type = o.target_type AND h.target_id = o.target_id
-                        AND h.debate = o.debate
-        WHERE o.debate = ? AND o.method IN ('human', 'rule')
-          AND (CASE h.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END)
-            < (CASE o.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END))
-    GROUP BY l.target_type, l.label"""
+_COUNTS = "SELECT target_type, label, n FROM label_counts WHERE debate = ? AND n != 0"
 # the strongest quotes: human labels first, then model, then rule; surest, then longest
 _QUOTES = """
     SELECT s.id, s.text, s.speaker, s.speaker_person_id, p.confidence, p.method,
@@ -38,19 +23,16 @@ _QUOTES = """
     FROM statement_positions AS p JOIN statements AS s ON s.id = p.statement_id
     JOIN documents AS d ON d.id = p.document_id
     WHERE p.debate = ? AND p.label = ? AND p.method = ?
-    ORDER BY p.confidence DESC, length(s.text) DESC
+    ORDER BY p.confidence DESC, p.text_length DESC
     LIMIT ?"""
 
 
 def effective_counts(debate: str) -> dict[str, dict[str, int]]:
-    """How many targets of each type hold each label in ``debate``: the rows of the
-    ``effective_labels`` view, counted as all labels less the overridden ones."""
-    db = get_db()
+    """How many targets of each type hold each label in ``debate`` (the rows of the
+    ``effective_labels`` view, counted by triggers into ``label_counts``)."""
     counts: dict[str, dict[str, int]] = {}
-    for r in db.query(_ALL_LABELS, [debate]):
+    for r in get_db().query(_COUNTS, [debate]):
         counts.setdefault(r["target_type"], {})[r["label"]] = r["n"]
-    for r in db.query(_HIDDEN_LABELS, [debate]):
-        counts[r["target_type"]][r["label"]] -= r["n"]
     return counts
 
 

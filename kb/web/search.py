@@ -1,16 +1,101 @@
-"""Search page (HTML and ``.json``): FTS5 over documents, comments and statements."""
+"""Search page (HTML and ``.json``): FTS5 over documents, comments and statements.
+
+The page asks what ``kb.search.search`` answers, in two steps so that a common word over
+100k statements stays fast: counts and bm25 ranks come from the FTS indexes alone, then
+only the hits of the page are joined to their rows and given snippets (``page_search``).
+"""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+
 from flask import Blueprint, jsonify, render_template, request
+from sqlite_utils import Database
 
 from kb.errors import SearchError
-from kb.search import KINDS, literal_query, plain_snippet, search, snippet_parts
+from kb.search import (
+    KINDS,
+    SearchHit,
+    SearchResults,
+    literal_query,
+    plain_snippet,
+    search,
+    snippet_parts,
+)
+from kb.search import _run as run_query
 from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
+
+# fixed SQL per kind, as kb.search writes it; the FTS tables are filled by triggers, so
+# each FTS row has its row (and through the foreign keys, its document)
+_COUNT = {
+    "document": "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH :q",
+    "comment": "SELECT count(*) FROM comments_fts WHERE comments_fts MATCH :q",
+    "statement": "SELECT count(*) FROM statements_fts WHERE statements_fts MATCH :q",
+}
+_RANK = {
+    "document": "SELECT 'document' AS kind, rowid, bm25(documents_fts) AS rank"
+                " FROM documents_fts WHERE documents_fts MATCH :q",
+    "comment": "SELECT 'comment' AS kind, rowid, bm25(comments_fts) AS rank"
+               " FROM comments_fts WHERE comments_fts MATCH :q",
+    "statement": "SELECT 'statement' AS kind, rowid, bm25(statements_fts) AS rank"
+                 " FROM statements_fts WHERE statements_fts MATCH :q",
+}
+_HITS = {
+    "document": """
+        SELECT documents_fts.rowid, 'document' AS kind, d.id AS id, d.id AS document_id,
+               d.title AS title, d.author AS author,
+               snippet(documents_fts, -1, char(2), char(3), '…', 24) AS snippet,
+               bm25(documents_fts) AS rank
+        FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
+        WHERE documents_fts MATCH :q
+          AND documents_fts.rowid IN (SELECT value FROM json_each(:rowids))""",
+    "comment": """
+        SELECT comments_fts.rowid, 'comment' AS kind, c.id AS id, c.document_id AS document_id,
+               d.title AS title, c.author AS author,
+               snippet(comments_fts, -1, char(2), char(3), '…', 24) AS snippet,
+               bm25(comments_fts) AS rank
+        FROM comments_fts JOIN comments c ON c.rowid = comments_fts.rowid
+        JOIN documents d ON d.id = c.document_id
+        WHERE comments_fts MATCH :q
+          AND comments_fts.rowid IN (SELECT value FROM json_each(:rowids))""",
+    "statement": """
+        SELECT statements_fts.rowid, 'statement' AS kind, s.id AS id,
+               coalesce(s.document_id, c.document_id) AS document_id, d.title AS title,
+               s.speaker AS author,
+               snippet(statements_fts, -1, char(2), char(3), '…', 24) AS snippet,
+               bm25(statements_fts) AS rank
+        FROM statements_fts JOIN statements s ON s.rowid = statements_fts.rowid
+        LEFT JOIN comments c ON c.id = s.comment_id
+        JOIN documents d ON d.id = coalesce(s.document_id, c.document_id)
+        WHERE statements_fts MATCH :q
+          AND statements_fts.rowid IN (SELECT value FROM json_each(:rowids))""",
+}
+
+
+def page_search(db: Database, query: str, *, kinds: tuple[str, ...] = KINDS,
+                limit: int = PAGE_SIZE, offset: int = 0) -> SearchResults:
+    """``kb.search.search(db, query, ...)``: the same counts, hits, order and errors."""
+    if not query or not query.strip():
+        raise SearchError("the search query is empty: type one or more words")
+    counts = {kind: run_query(db, _COUNT[kind], {"q": query}, query)[0][0] for kind in kinds}
+    ranked = run_query(db, " UNION ALL ".join(_RANK[kind] for kind in kinds)
+                       + " ORDER BY rank LIMIT :limit OFFSET :offset",
+                       {"q": query, "limit": limit, "offset": offset}, query)
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for kind, rowid, _rank in ranked:
+        wanted[kind].append(rowid)
+    rows = {}
+    for kind, rowids in wanted.items():
+        for rowid, *hit in run_query(db, _HITS[kind],
+                                     {"q": query, "rowids": json.dumps(rowids)}, query):
+            rows[kind, rowid] = SearchHit(*hit)
+    hits = [rows[kind, rowid] for kind, rowid, _rank in ranked if (kind, rowid) in rows]
+    return SearchResults(query=query, hits=hits, counts=counts)
 
 
 def _run():
@@ -24,13 +109,13 @@ def _run():
     if query:
         db = get_db()
         try:
-            results = search(db, query, kinds=kinds, limit=PAGE_SIZE,
-                             offset=(page - 1) * PAGE_SIZE)
+            results = page_search(db, query, kinds=kinds, limit=PAGE_SIZE,
+                                  offset=(page - 1) * PAGE_SIZE)
         except SearchError as exc:
             error = str(exc)
             literal = literal_query(query)
             if literal:
-                fallback = search(db, literal, kinds=kinds, limit=PAGE_SIZE)
+                fallback = page_search(db, literal, kinds=kinds, limit=PAGE_SIZE)
     return query, kinds, page, results, error, fallback
 
 

@@ -5,18 +5,10 @@ quotes, the split of positions, time, sources, people), and the edits a person m
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from sqlite_utils import Database
 
 from kb.errors import CxkbError, NotFound
-from kb.topics import (
-    get_topic,
-    list_topics,
-    merge_topics,
-    move_statement,
-    positions_in_topic,
-    rename_topic,
-    topic_crossings,
-    topic_statements,
-)
+from kb.topics import get_topic, list_topics, merge_topics, move_statement, rename_topic
 from kb.web.api import page_csv, page_json
 from kb.web.auth import writer_required
 from kb.web.db import get_db
@@ -65,15 +57,64 @@ def list_csv():
                      for t in list_topics(get_db())], "topics.csv")
 
 
+# What a topic page shows, read as kb.topics reads it (positions_in_topic, topic_crossings,
+# topic_statements) but the positions from statement_positions (migration m007), the
+# crossings in one pass, and only the 200 statements shown joined to their text.
+_POSITIONS = """
+    SELECT p.debate, p.label, count(*) AS n FROM topic_assignments AS a
+    JOIN statement_positions AS p ON p.statement_id = a.statement_id
+    WHERE a.topic_id = ? GROUP BY p.debate, p.label ORDER BY p.debate"""
+_CROSSINGS = """
+    SELECT coalesce(substr(d.published, 1, 4), 'undated') AS period,
+           coalesce(d.site, d.title) AS source, coalesce(s.speaker, 'unknown') AS person,
+           count(*) AS n
+    FROM topic_assignments AS a JOIN statements AS s ON s.id = a.statement_id
+    LEFT JOIN comments AS c ON c.id = s.comment_id
+    JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
+    WHERE a.topic_id = ? GROUP BY period, source, person"""
+_STATEMENTS = """
+    SELECT s.id, s.text, s.speaker, s.kind, a.method, a.score,
+           coalesce(s.document_id, c.document_id) AS document_id, s.comment_id
+    FROM (SELECT statement_id, method, score FROM topic_assignments WHERE topic_id = ?
+          ORDER BY method = 'human' DESC, score DESC LIMIT ?) AS a
+    JOIN statements AS s ON s.id = a.statement_id
+    LEFT JOIN comments AS c ON c.id = s.comment_id
+    ORDER BY a.method = 'human' DESC, a.score DESC"""
+
+
+def _positions(db: Database, topic_id: int) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for r in db.query(_POSITIONS, [topic_id]):
+        out.setdefault(r["debate"], {})[r["label"]] = r["n"]
+    return out
+
+
+def _crossings(db: Database, topic_id: int) -> dict[str, list[dict]]:
+    periods: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    people: dict[str, int] = {}
+    for r in db.query(_CROSSINGS, [topic_id]):
+        for counts, key in ((periods, r["period"]), (sources, r["source"]),
+                            (people, r["person"])):
+            counts[key] = counts.get(key, 0) + r["n"]
+
+    def top(counts: dict[str, int], name: str) -> list[dict]:
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:20]
+        return [{name: key, "n": n} for key, n in ranked]
+
+    return {"over_time": [{"period": k, "n": periods[k]} for k in sorted(periods)],
+            "by_source": top(sources, "source"), "by_person": top(people, "person")}
+
+
 def _topic(topic_id: int) -> dict:
     db = get_db()
     try:
         topic = get_topic(db, topic_id)
     except NotFound as error:
         abort(404, description=str(error))
-    return {**topic, "positions": positions_in_topic(db, topic_id),
-            "crossings": topic_crossings(db, topic_id),
-            "statements": topic_statements(db, topic_id)}
+    return {**topic, "positions": _positions(db, topic_id),
+            "crossings": _crossings(db, topic_id),
+            "statements": list(db.query(_STATEMENTS, [topic_id, 200]))}
 
 
 @bp.get("/topics/<int(signed=True):topic_id>")
