@@ -55,6 +55,14 @@ def extract_page(data: bytes | str, *, url: str | None = None,
     """The page's article and thread, and the encoding it was read in.
 
     Raises ``ExtractionError`` when the page holds no article and no comments."""
+    document, encoding, _root = read_page(data, url=url, http_charset=http_charset)
+    return document, encoding
+
+
+def read_page(data: bytes | str, *, url: str | None = None, http_charset: str | None = None,
+              ) -> tuple[DocumentRecord, str, lxml.html.HtmlElement]:
+    """``extract_page`` and the parsed page too, for callers that look for its links
+    (comment pages, the REST endpoint) without decoding and parsing it again."""
     if isinstance(data, bytes):
         text, encoding = decode_html(data, http_charset=http_charset)
     else:
@@ -94,7 +102,7 @@ def extract_page(data: bytes | str, *, url: str | None = None,
     )
     if not body:
         document.extra["body_missing"] = True
-    return document, encoding
+    return document, encoding, root
 
 
 def _drop_invisible(root: lxml.html.HtmlElement) -> None:

@@ -21,8 +21,7 @@ import lxml.html
 from ingest.detect import detect_format
 from ingest.errors import FetchError, IngestError
 from ingest.fetch import Fetcher, FetchResult
-from ingest.html_page import PARSER_NAME, extract_page
-from ingest.htmltext import parse_document
+from ingest.html_page import PARSER_NAME, read_page
 from kb.records import CommentRecord, DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -73,24 +72,13 @@ def read_url(url: str, fetcher: Fetcher, *, discover: bool = True) -> WebDocumen
                                                    url=first.final_url, fmt=fmt,
                                                    http_charset=first.charset)
         return WebDocument(url, documents, [first], parser=parser, encoding=encoding)
-    document, encoding = extract_page(first.body, url=first.final_url,
-                                      http_charset=first.charset)
+    document, encoding, root = read_page(first.body, url=first.final_url,
+                                         http_charset=first.charset)
     result = WebDocument(url, [document], [first], encoding=encoding)
-    root = _root(first)
     _follow_comment_pages(document, root, first, fetcher, result)
-    if discover and root is not None:
+    if discover:
         _add_platform_comments(document, root, first, fetcher, result)
     return result
-
-
-def _root(response: FetchResult) -> lxml.html.HtmlElement | None:
-    from ingest.decode import decode_html
-
-    try:
-        text, _ = decode_html(response.body, http_charset=response.charset)
-        return parse_document(text)
-    except (IngestError, ValueError, lxml.etree.ParserError):
-        return None
 
 
 def comment_page_links(root: lxml.html.HtmlElement, page_url: str) -> list[str]:
@@ -116,10 +104,8 @@ def comment_page_links(root: lxml.html.HtmlElement, page_url: str) -> list[str]:
     return [found[n] for n in sorted(found) if n != current_number]
 
 
-def _follow_comment_pages(document: DocumentRecord, root: lxml.html.HtmlElement | None,
+def _follow_comment_pages(document: DocumentRecord, root: lxml.html.HtmlElement,
                           first: FetchResult, fetcher: Fetcher, result: WebDocument) -> None:
-    if root is None:
-        return
     seen = {first.final_url.split("#", 1)[0], first.url}
     queue = comment_page_links(root, first.final_url)
     fetched = 0
@@ -137,16 +123,14 @@ def _follow_comment_pages(document: DocumentRecord, root: lxml.html.HtmlElement 
         fetched += 1
         result.responses.append(response)
         try:
-            page_document, _ = extract_page(response.body, url=response.final_url,
-                                            http_charset=response.charset)
+            page_document, _, page_root = read_page(response.body, url=response.final_url,
+                                                    http_charset=response.charset)
         except IngestError as error:
             result.notes.append(f"comment page {link}: {error}")
             continue
         pages.append(page_document.comments)
-        page_root = _root(response)
-        if page_root is not None:
-            queue += [u for u in comment_page_links(page_root, response.final_url)
-                      if u not in seen and u not in queue]
+        queue += [u for u in comment_page_links(page_root, response.final_url)
+                  if u not in seen and u not in queue]
     for comments in pages:
         merge_comments(document, comments)
     if fetched:

@@ -141,7 +141,7 @@ def page_json(rows: list[dict[str, Any]], count: int, page: int, page_size: int,
     return jsonify({"rows": rows, "count": count, "next": following, **extra})
 
 
-def page_csv(rows: list[dict[str, Any]], filename: str):
+def page_csv(rows: list[dict[str, Any]], filename: str, *, columns: list[str] | None = None):
     """Rows as a CSV download; a cell that a spreadsheet would run as a formula (= + - @)
     is written with a leading apostrophe, since every text here was scraped."""
     import csv
@@ -149,7 +149,7 @@ def page_csv(rows: list[dict[str, Any]], filename: str):
 
     from flask import Response
 
-    columns = list(rows[0]) if rows else ["id"]
+    columns = columns or (list(rows[0]) if rows else ["id"])
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

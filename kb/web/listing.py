@@ -12,16 +12,14 @@ filter; values only ever travel as parameters.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 
-from kb.web.api import page_json
+from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
 
 bp = Blueprint("listing", __name__)
@@ -277,17 +275,11 @@ def positions_json():
                      csv=url_for("listing.positions_csv", **request.args))
 
 
+CSV_COLUMNS = ["id", "debate", "label", "method", "confidence", "model_version", "text",
+               "speaker", "kind", "document_id", "document_title", "published", "comment_id"]
+
+
 @bp.get("/positions.csv")
 def positions_csv():
     rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None)
-    buffer = io.StringIO()
-    columns = ["id", "debate", "label", "method", "confidence", "model_version", "text",
-               "speaker", "kind", "document_id", "document_title", "published", "comment_id"]
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        # a cell starting with = + - @ would be a formula in a spreadsheet
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                         for k, v in row.items()})
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=positions.csv"})
+    return page_csv(rows, "positions.csv", columns=CSV_COLUMNS)
