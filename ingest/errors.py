@@ -40,3 +40,8 @@ class FetchBlocked(FetchError, UnsafeURLError):
 
 class UnresolvableHostError(UnsafeURLError):
     """The URL's host name does not resolve (a DNS failure rather than a refusal)."""
+
+
+class RequestBudgetSpent(Exception):
+    """A crawl's request budget is used up. Deliberately not an ``IngestError``: it must
+    stop the crawl, not be noted as one more failed request."""

@@ -462,6 +462,7 @@ class Fetcher:
         obey_robots: bool = True,
         cache: ResponseCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        before_request: Callable[[str], None] | None = None,
     ) -> None:
         if max_bytes < 1 or max_redirects < 0 or retries < 0:
             raise ValueError("max_bytes must be positive; max_redirects and retries >= 0")
@@ -481,6 +482,7 @@ class Fetcher:
         self.obey_robots = obey_robots
         self.cache = cache
         self.sleep = sleep
+        self.before_request = before_request  # called before every request but robots.txt
         self._tls = ssl.create_default_context()
         self._sites: dict[Site, _SiteState] = {}
         self._sites_lock = threading.Lock()
@@ -538,6 +540,17 @@ class Fetcher:
                     f"{where}: HTTP {reply.status} {_phrase(reply.status, reply.reason)}{tries}",
                     status=reply.status,
                 )
+
+    def sitemaps(self, url: str) -> list[str]:
+        """The ``Sitemap:`` lines of the robots.txt of ``url``'s site (read once per site,
+        like the rules; [] when robots.txt is absent or unreadable)."""
+        checked = self._check(url, url, url)
+        site = self._site(checked)
+        with site.lock:
+            if site.robots is None:
+                site.robots = self._read_robots(checked, site)
+        parser = site.robots.parser
+        return list(parser.site_maps() or []) if parser is not None else []
 
     def _next_hop(self, reply: _Reply, hop: str, where: str, chain: list[str]) -> str:
         """The redirect's target (relative Locations resolved), within ``max_redirects``."""
@@ -624,7 +637,7 @@ class Fetcher:
             try:
                 reply = self._exchange(
                     hop_checked, site, hop, hop, {"Accept": "text/plain, */*;q=0.5"},
-                    limit=ROBOTS_MAX_BYTES, truncate=True,
+                    limit=ROBOTS_MAX_BYTES, truncate=True, counted=False,
                 )
             except FetchError as error:
                 log.warning("robots.txt of %s unreachable: %s", root, error)
@@ -669,11 +682,14 @@ class Fetcher:
         *,
         limit: int,
         truncate: bool = False,
+        counted: bool = True,
     ) -> _Reply:
         """Send one GET (retrying 429/5xx/dropped connections); the site lock is held."""
         pending = 0.0
         attempt = 0
         while True:
+            if self.before_request is not None and counted:  # robots.txt is not counted
+                self.before_request(hop)
             self._wait(site, pending)
             try:
                 reply = self._attempt(checked, hop, label, headers, limit, truncate)

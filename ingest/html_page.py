@@ -228,7 +228,7 @@ def _article(root: lxml.html.HtmlElement, text: str, structured: StructuredData,
 def _trim_to_marked_body(body: str, root: lxml.html.HtmlElement) -> str:
     """Cut what trafilatura kept before and after the theme's own article element (a
     blog's description, "Publié le … · 4 min de lecture"), when the page marks one."""
-    marked = [el for el in load_rules().article_body(root) if not _in_comments(el)]
+    marked = [el for el in load_rules().article_body(root) if not in_comments(el)]
     if len(marked) != 1:
         return body
     lines = [" ".join(line.split()) for line in html_to_text(marked[0]).split("\n")]
@@ -261,7 +261,7 @@ def _byline(root: lxml.html.HtmlElement) -> str | None:
                      "span.author", ".byline .fn", "[rel=author]", ".byline", ".post-footers",
                      ".entry-footer"):
         for el in root.cssselect(selector):
-            if _in_comments(el):
+            if in_comments(el):
                 continue
             name = " ".join(el.text_content().split())
             posted = re.match(r"^(?:posted|written|publié|veröffentlicht)\s+(?:by|par|von)\s+"
@@ -280,7 +280,7 @@ _COMMENT_CLASSES = {"comment", "comments", "comment-list", "commentlist", "comme
                     "comments-area", "comment-content"}
 
 
-def _in_comments(el: lxml.html.HtmlElement) -> bool:
+def in_comments(el: lxml.html.HtmlElement) -> bool:
     """Inside a comment thread (by the thread's usual class names and ids)."""
     for ancestor in el.iterancestors():
         if _COMMENT_CLASSES & set((ancestor.get("class") or "").split()) or (
@@ -292,7 +292,7 @@ def _in_comments(el: lxml.html.HtmlElement) -> bool:
 def _time_in_article(root: lxml.html.HtmlElement) -> str | None:
     for el in root.cssselect("article time[datetime], .entry-meta time[datetime], "
                              "time.entry-date[datetime], time.published[datetime]"):
-        if not _in_comments(el):
+        if not in_comments(el):
             return el.get("datetime")
     return None
 

@@ -28,6 +28,7 @@ from kb.store import StoreCounts, record_failure, source_id_for, store_source
 
 if TYPE_CHECKING:
     from ingest.fetch import Fetcher
+    from ingest.web import WebDocument
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +266,7 @@ def ingest_raw(db: Database, raw: RawSource, *, url: str | None = None,
         record_failure(db, source, message)
         return SourceOutcome(raw.locator, source_id_for(raw.locator), False, message)
     source.encoding, source.parser = encoding, parser
-    counts = store_source(db, source, documents)
-    return SourceOutcome(raw.locator, source_id_for(raw.locator), True, counts=counts,
-                         notes=_warnings(documents), documents=len(documents))
+    return _store(db, source, documents, [])
 
 
 def ingest_url(db: Database, url: str, fetcher: Fetcher, *,
@@ -282,12 +281,10 @@ def ingest_url(db: Database, url: str, fetcher: Fetcher, *,
             documents, encoding, parser = parse_source(
                 response.body, name=response.final_url, url=response.final_url, fmt=fmt,
                 http_charset=response.charset)
-            notes: list[str] = []
-            content_hash = hashlib.sha256(response.body).hexdigest()
-        else:
-            result = read_url(url, fetcher)
-            documents, encoding, parser = result.documents, result.encoding, result.parser
-            notes, content_hash = result.notes, result.content_hash
+            source.encoding, source.parser = encoding, parser
+            source.content_hash = hashlib.sha256(response.body).hexdigest()
+            return _store(db, source, documents, [])
+        result = read_url(url, fetcher)
     except IngestError as error:
         reason = str(error).removeprefix(f"{url}: ")
         log.warning("%s: %s", url, reason)
@@ -298,9 +295,20 @@ def ingest_url(db: Database, url: str, fetcher: Fetcher, *,
         log.warning("%s: %s", url, message)
         record_failure(db, source, message)
         return SourceOutcome(url, source_id_for(url), False, message)
-    source.encoding, source.parser, source.content_hash = encoding, parser, content_hash
+    return store_web_document(db, result)
+
+
+def store_web_document(db: Database, result: WebDocument) -> SourceOutcome:
+    """Store what one URL gave (``ingest.web.read_url``) as the source of that URL."""
+    source = SourceRecord(locator=result.url, kind="url", content_hash=result.content_hash,
+                          url=result.url, encoding=result.encoding, parser=result.parser)
+    return _store(db, source, result.documents, result.notes)
+
+
+def _store(db: Database, source: SourceRecord, documents: list[DocumentRecord],
+           notes: list[str]) -> SourceOutcome:
     counts = store_source(db, source, documents)
-    return SourceOutcome(url, source_id_for(url), True, counts=counts,
+    return SourceOutcome(source.locator, source_id_for(source.locator), True, counts=counts,
                          notes=notes + _warnings(documents), documents=len(documents))
 
 

@@ -62,18 +62,28 @@ def read_url(url: str, fetcher: Fetcher, *, discover: bool = True) -> WebDocumen
     ``discover``) use its REST comments or comment feed. Raises ``IngestError``/``FetchError``
     with the reason when the URL itself cannot be read; a failed extra request only adds
     a note."""
+    return read_response(fetcher.fetch(url), fetcher, discover=discover)
+
+
+def read_response(first: FetchResult, fetcher: Fetcher, *, discover: bool = True,
+                  page: tuple[DocumentRecord, str, lxml.html.HtmlElement] | None = None,
+                  ) -> WebDocument:
+    """``read_url`` for a response already fetched; ``page`` is what ``read_page`` made of
+    it, when the caller has read it already (the crawler reads a page before deciding to
+    keep it)."""
     from ingest.pipeline import parse_source
 
-    first = fetcher.fetch(url)
-    fmt = detect_format(first.body, name=urlsplit(first.final_url).path,
-                        content_type=first.content_type)
-    if fmt != "html":
-        documents, encoding, parser = parse_source(first.body, name=first.final_url,
-                                                   url=first.final_url, fmt=fmt,
-                                                   http_charset=first.charset)
-        return WebDocument(url, documents, [first], parser=parser, encoding=encoding)
-    document, encoding, root = read_page(first.body, url=first.final_url,
-                                         http_charset=first.charset)
+    url = first.url
+    if page is None:
+        fmt = detect_format(first.body, name=urlsplit(first.final_url).path,
+                            content_type=first.content_type)
+        if fmt != "html":
+            documents, encoding, parser = parse_source(first.body, name=first.final_url,
+                                                       url=first.final_url, fmt=fmt,
+                                                       http_charset=first.charset)
+            return WebDocument(url, documents, [first], parser=parser, encoding=encoding)
+        page = read_page(first.body, url=first.final_url, http_charset=first.charset)
+    document, encoding, root = page
     result = WebDocument(url, [document], [first], encoding=encoding)
     _follow_comment_pages(document, root, first, fetcher, result)
     if discover:

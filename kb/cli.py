@@ -128,6 +128,71 @@ def _ingest_progress(done: int, total: int | None, outcome) -> None:
 
 
 @cli.command()
+@click.argument("seeds", nargs=-1, required=True)
+@click.option("--topic", default=None, metavar="DEBATE|TEXT",
+              help="A debate's name, or a free-text description [every debate].")
+@click.option("--max-pages", type=click.IntRange(1), default=100, show_default=True,
+              help="Requests this run may make (robots.txt aside; sitemaps, feeds and "
+                   "comment pages count).")
+@click.option("--max-depth", type=click.IntRange(0), default=5, show_default=True,
+              help="Links followed from a seed.")
+@click.option("--max-time", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Stop after this long (the frontier is kept; run again to continue).")
+@click.option("--same-site/--any-site", default=True, show_default=True,
+              help="Stay on the seeds' sites (scheme + host + port), or go anywhere.")
+@click.option("--follow-commenters", is_flag=True,
+              help="Also follow comment authors' links to their own sites.")
+@click.option("--strategy", type=click.Choice(["focused", "bfs"]), default="focused",
+              show_default=True, help="Most promising link first, or breadth-first.")
+@click.option("--min-relevance", type=click.FloatRange(0, 1), default=None,
+              help="Pages scoring below this are skipped as off topic [0.45].")
+@click.option("--name", default=None, help="Name the crawl [from its topic and seeds].")
+@click.option("--allow-private", is_flag=True,
+              help="Allow addresses on this machine or a private network.")
+@click.pass_context
+def crawl(ctx: click.Context, seeds: tuple[str, ...], topic: str | None, max_pages: int,
+          max_depth: int, max_time: float | None, same_site: bool, follow_commenters: bool,
+          strategy: str, min_relevance: float | None, name: str | None,
+          allow_private: bool) -> None:
+    """Crawl from SEED URLs (pages, feeds, sitemaps) toward a topic: on-topic articles are
+    ingested with their comment threads, off-topic pages recorded as skipped.
+
+    The frontier is kept in the knowledge base: running the same crawl again continues
+    where it stopped, and once it is done, re-visits what it found, fetching only what
+    changed. Prints a line per page and totals every 10 pages on stderr.
+    """
+    from ingest.crawl import CrawlOptions
+    from ingest.crawl import crawl as run_crawl
+    from ingest.pipeline import default_fetcher
+    from nlp.relevance import DEFAULT_THRESHOLD, TopicRelevance
+
+    db = _open(ctx)
+    relevance = TopicRelevance.for_topic(
+        topic, db=db, debates_dir=ctx.obj["debates_dir"],
+        threshold=DEFAULT_THRESHOLD if min_relevance is None else min_relevance)
+    options = CrawlOptions(max_pages=max_pages, max_depth=max_depth, max_seconds=max_time,
+                           same_site=same_site, follow_commenters=follow_commenters,
+                           strategy=strategy)
+    report = run_crawl(db, seeds, relevance, topic=topic or relevance.name,
+                       fetcher=default_fetcher(db, allow_private=allow_private),
+                       options=options, name=name, progress=_crawl_progress)
+    click.echo(report.summary(), err=True)
+
+
+def _crawl_progress(report, row: dict, state: str, reason: str) -> None:
+    """A line per URL on stderr, and the totals with errors per site every 10 URLs."""
+    click.echo(f"[{report.requests}] {state}: {row['url']}" + (f" ({reason})" if reason else ""),
+               err=True)
+    if sum(report.outcome.values()) % 10 == 0:
+        figures, states = report.figures, report.figures["states"]
+        errors = ", ".join(f"{s['site']} {s['failed']}" for s in figures["sites"]
+                           if s["failed"]) or "none"
+        click.echo(f"  totals: {figures['fetched']} fetched, {states['ingested']} ingested, "
+                   f"{states['skipped']} skipped, {states['queued']} queued; errors per "
+                   f"site: {errors}", err=True)
+
+
+@cli.command()
 @click.argument("table", type=click.Choice(["documents", "comments", "statements", "people",
                                             "labels", "sources", "label_archive",
                                             "relations", "person_positions", "figures",

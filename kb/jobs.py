@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from kb.db import utc_now
 from kb.errors import CxkbError, NotFound
 
-KINDS = ("ingest", "positions", "train")
+KINDS = ("ingest", "positions", "train", "crawl")
 
 
 @dataclass

@@ -581,9 +581,65 @@ def m007_listing_indexes(db: Database) -> None:
     )
 
 
+def m008_crawl_frontier(db: Database) -> None:
+    """Focused crawls (``cxkb crawl``): each crawl's topic, seeds and options, and its
+    frontier: every URL it found, keyed by canonical form, with where it was found, its
+    relevance before and after fetching, and what became of it."""
+    db.executescript(
+        """
+        CREATE TABLE crawls (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            topic TEXT NOT NULL,               -- a debate's name, or free text
+            seeds TEXT NOT NULL,               -- JSON list of URLs
+            options TEXT NOT NULL,             -- JSON: strategy, same_site, max_depth ...
+            round INTEGER NOT NULL DEFAULT 1,  -- a re-crawl of a finished frontier adds one
+            requests INTEGER NOT NULL DEFAULT 0,  -- requests made, all runs (robots.txt aside)
+            status TEXT NOT NULL,              -- running | stopped | done
+            stop_reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE crawl_urls (
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,                 -- canonical URL: the de-duplication key
+            url TEXT NOT NULL,                 -- the address as found, and fetched
+            final_url TEXT,                    -- after redirects
+            site TEXT NOT NULL,                -- scheme://host:port
+            shape TEXT NOT NULL,               -- ingest.urls.url_shape: families of pages
+            kind TEXT NOT NULL,                -- page | sitemap | feed: what is expected
+            via TEXT NOT NULL,                 -- how it was found: seed, sitemap, feed,
+                                               -- related, text, pagination, nav, comment ...
+            found_on TEXT,                     -- the URL it was found on
+            anchor TEXT,
+            depth INTEGER NOT NULL,
+            off_topic_run INTEGER NOT NULL DEFAULT 0,  -- off-topic pages passed to reach it
+            link_score REAL,                   -- relevance before fetching, 0..1
+            priority REAL NOT NULL,
+            state TEXT NOT NULL,               -- queued | ingested | skipped | listing |
+                                               -- duplicate | unchanged | failed | excluded
+            page_score REAL,                   -- relevance after fetching, 0..1
+            reason TEXT,                       -- why skipped, failed, excluded, a duplicate
+            source_id TEXT,                    -- the stored source, when ingested
+            content_hash TEXT,                 -- of the extracted text
+            simhash TEXT,                      -- 64-bit, hex: near-duplicate detection
+            http_status INTEGER,
+            round INTEGER NOT NULL,
+            seq INTEGER NOT NULL,              -- discovery order
+            discovered_at TEXT NOT NULL,
+            fetched_at TEXT,
+            PRIMARY KEY (crawl_id, key)
+        );
+        CREATE INDEX crawl_urls_best ON crawl_urls(crawl_id, state, priority DESC, seq);
+        CREATE INDEX crawl_urls_fifo ON crawl_urls(crawl_id, state, seq);
+        CREATE INDEX crawl_urls_shape ON crawl_urls(crawl_id, shape);
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
                                m004_topics, m005_web_sources, m006_jobs_and_users,
-                               m007_listing_indexes]
+                               m007_listing_indexes, m008_crawl_frontier]
 
 
 def schema_version(db: Database) -> int:

@@ -4,7 +4,7 @@ the web process never loads the analysis stack.
 Each job kind is a thin call into the same public functions the CLI uses:
 ``ingest`` → ``ingest.pipeline.ingest`` (then ``nlp.analyze.analyze`` when asked),
 ``positions`` → ``nlp.positions.aggregate_positions`` (after a correction), ``train`` →
-``nlp.review.retrain``. A failing job is recorded with its reason; the worker goes on.
+``nlp.review.retrain``, ``crawl`` → ``ingest.crawl.crawl`` (then ``analyze`` when asked). A failing job is recorded with its reason; the worker goes on.
 """
 
 from __future__ import annotations
@@ -132,6 +132,32 @@ def _train(db: Database, params: dict[str, Any], progress: Progress) -> dict[str
     return retrain(db, debate, params.get("tier", "fast"))
 
 
+def _crawl(db: Database, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    from ingest.crawl import CrawlOptions, crawl
+    from ingest.pipeline import default_fetcher
+    from nlp.relevance import TopicRelevance
+
+    relevance = TopicRelevance.for_topic(params.get("topic"), db=db)
+    options = CrawlOptions(max_pages=int(params.get("max_pages", 100)),
+                           same_site=bool(params.get("same_site", True)))
+
+    def each(report, row: dict, state: str, reason: str) -> None:
+        progress(f"{state}: {row['url']}", done=report.requests, total=options.max_pages)
+
+    report = crawl(db, params["seeds"], relevance, topic=params.get("topic") or relevance.name,
+                   fetcher=default_fetcher(db, allow_private=bool(params.get("allow_private"))),
+                   options=options, name=params.get("name"), progress=each)
+    result: dict[str, Any] = {"summary": report.summary(), "crawl_id": report.crawl_id,
+                              "ingested": report.ingested}
+    if params.get("analyze") and report.ingested:
+        from nlp.analyze import analyze
+
+        progress("analysing: statements, speakers, positions, topics")
+        result["analysis"] = analyze(db, tier=params.get("tier", "fast"),
+                                     progress=lambda message: progress(message))
+    return result
+
+
 _RUNNERS: dict[str, Callable[[Database, dict[str, Any], Progress], dict[str, Any]]] = {
-    "ingest": _ingest, "positions": _positions, "train": _train,
+    "ingest": _ingest, "positions": _positions, "train": _train, "crawl": _crawl,
 }

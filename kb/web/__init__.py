@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         api,
         auth,
         corrections,
+        crawls,
         db,
         documents,
         listing,
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(listing.bp)
     app.register_blueprint(sources.bp)
     app.register_blueprint(corrections.bp)
+    app.register_blueprint(crawls.bp)
     app.register_blueprint(api.bp)
     app.add_url_rule("/", endpoint="index", view_func=documents.index)
     _stable_routes(app)
