@@ -36,7 +36,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -153,14 +153,14 @@ def crawl(db: Database, seeds: Sequence[str], relevance: Relevance, *, topic: st
     name = name or crawl_name(seeds, topic)
     record, new = frontier.open_crawl(db, name, topic=topic, seeds=list(seeds),
                                       options=options.stored())
+    if not new and frontier.next_queued(db, record.id, options.strategy) is None:
+        requeued = frontier.start_round(db, record.id)
+        log.info("crawl %s: frontier empty; round %s re-visits %d URLs", name,
+                 record.round + 1, requeued)
     run = _Run(db, record.id, relevance, fetcher, options,
                sites={site_of(s) for s in record.seeds}, name=name)
     if new:
         run.queue_seeds(record.seeds)
-    elif frontier.next_queued(db, record.id, options.strategy) is None:
-        requeued = frontier.start_round(db, record.id)
-        log.info("crawl %s: frontier empty; round %s re-visits %d URLs", name,
-                 record.round + 1, requeued)
     return run.go(progress)
 
 
@@ -262,32 +262,35 @@ class _Run:
             self._settle(row, "unchanged", reason="not modified since the last round", **common)
             return
         final_key = canonical_url(response.final_url)
-        if final_key != row["key"] and not self._claim_alias(row, final_key, response):
-            return
+        if final_key != row["key"]:
+            row = self._follow_redirect(row, final_key, response)
+            if row is None:
+                return
         try:
-            self._read(row, response, common)
+            self._read(row, replace(response, url=response.final_url), common)
         except (IngestError, ValueError, RecursionError) as error:
             self.report.errors[row["site"]] += 1
             self._settle(row, "failed", reason=f"cannot be read: {error}", **common)
 
-    def _claim_alias(self, row: dict, final_key: str, response: FetchResult) -> bool:
-        """A redirect led to another canonical URL: go on unless the crawl has it already."""
+    def _follow_redirect(self, row: dict, final_key: str, response: FetchResult) -> dict | None:
+        """A redirect led to another canonical URL: that URL's row takes the visit (it is
+        queued if new), unless the crawl has been there already; the redirecting URL is
+        recorded as a duplicate either way."""
         seen = frontier.known(self.db, self.crawl_id, final_key)
         if seen is not None and seen["state"] != "queued":
             self._settle(row, "duplicate", final_url=response.final_url,
                          reason=f"redirects to {seen['url']}, seen already",
-                         fetched_at=response.fetched_at)
-            return False
-        if seen is not None:  # queued: this visit stands for it
-            frontier.settle(self.db, self.crawl_id, final_key, "duplicate",
-                            reason=f"reached by a redirect from {row['url']}")
-        else:
+                         fetched_at=response.fetched_at, http_status=response.status)
+            return None
+        if seen is None:
             frontier.add_candidates(self.db, self.crawl_id, [self._candidate(
-                response.final_url, via="redirect", depth=row["depth"], priority=0,
-                found_on=row["url"])], self.round)
-            frontier.settle(self.db, self.crawl_id, final_key, "duplicate",
-                            reason=f"reached by a redirect from {row['url']}")
-        return True
+                response.final_url, via="redirect", depth=row["depth"],
+                priority=row["priority"], found_on=row["url"], anchor=row["anchor"],
+                off_topic_run=row["off_topic_run"])], self.round)
+        self._settle(row, "duplicate", final_url=response.final_url,
+                     reason=f"redirects to {response.final_url}",
+                     fetched_at=response.fetched_at, http_status=response.status)
+        return frontier.known(self.db, self.crawl_id, final_key)
 
     def _read(self, row: dict, response: FetchResult, common: dict) -> None:
         body = response.body
@@ -444,7 +447,7 @@ def looks_like_listing(url: str, text: str, links: list[Link]) -> bool:
                                      "/author/", "/topics/", "/page/")) or "page=" in query:
         return True
     segments = [s for s in path.split("/") if s]
-    if segments and all(s.isdigit() for s in segments):  # /2024/ or /2024/03/
+    if all(s.isdigit() for s in segments):  # a home page, /2024/ or /2024/03/
         return True
     content = [link for link in links if link.kind in ("text", "related", "pagination")]
     return len(text.split()) < 150 and len(content) >= LISTING_MIN_LINKS

@@ -145,7 +145,7 @@ def _ingest_progress(done: int, total: int | None, outcome) -> None:
 @click.option("--strategy", type=click.Choice(["focused", "bfs"]), default="focused",
               show_default=True, help="Most promising link first, or breadth-first.")
 @click.option("--min-relevance", type=click.FloatRange(0, 1), default=None,
-              help="Pages scoring below this are skipped as off topic [0.45].")
+              help="Pages scoring below this are skipped as off topic [0.50].")
 @click.option("--name", default=None, help="Name the crawl [from its topic and seeds].")
 @click.option("--allow-private", is_flag=True,
               help="Allow addresses on this machine or a private network.")

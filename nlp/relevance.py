@@ -28,7 +28,7 @@ import numpy as np
 from nlp.debate import Debate, DebateError, list_debates, load_debate
 from nlp.models import encode
 
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.50
 MAX_TOPIC_TEXTS = 400
 PASSAGE_WORDS = 70
 MAX_PASSAGES = 16

@@ -27,7 +27,8 @@ Usage::
         assert server.requests[-1].headers["user-agent"].startswith("cxkb/")
 
 Routes are matched on the path with its query first, then on the path alone; anything
-else is a 404 (and is counted too). A route is either ``(status, headers, body)`` or a
+else goes to ``fallback`` (a route callable, if one was given) or is a 404 (and is
+counted too). A route is either ``(status, headers, body)`` or a
 callable ``route(request) -> (status, headers, body) | DROP``. A body is ``bytes``, ``str``
 (sent as UTF-8) or a callable ``body(request) -> bytes | Iterable[bytes]``; an iterable is
 streamed chunk by chunk (flushed after each), with ``Transfer-Encoding: chunked`` unless
@@ -92,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         request = owner._record(self.command, parts.path, parts.query, self.headers)
         route = owner.routes.get(self.path, owner.routes.get(parts.path))
+        if route is None and owner.fallback is not None:
+            route = owner.fallback
         if route is None:
             answer: Any = (404, {"Content-Type": "text/plain"}, b"not found")
         elif callable(route):
@@ -172,8 +175,10 @@ class LocalServer:
         routes: Mapping[str, Route] | None = None,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        fallback: Callable[[Request], Any] | None = None,
     ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
+        self.fallback = fallback  # answers any request no route matches (instead of the 404)
         self.hits: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
         self.requests: list[Request] = []
