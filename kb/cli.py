@@ -367,6 +367,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None, no_serve: bool)
     click.echo("demo corpus: " + report.summary(), err=True)
     if report.failures:
         raise click.ClickException("the demo corpus did not ingest cleanly")
+    _demo_crawl(db)
     from nlp.analyze import analyze as run_analyze
 
     result = run_analyze(db, debates_dir=ctx.obj["debates_dir"], progress=_progress)
@@ -377,6 +378,28 @@ def demo(ctx: click.Context, host: str | None, port: int | None, no_serve: bool)
     db.close()
     if not no_serve:
         _serve(ctx.obj["db_path"], host or get_setting("host"), port or int(get_setting("port")))
+
+
+def _demo_crawl(db) -> None:
+    """Crawl the bundled demo blog, served on 127.0.0.1 for the while, so the crawl pages
+    have a crawl to show. Once: the blog's address changes with every run."""
+    from ingest.crawl import CrawlOptions, crawl
+    from ingest.demo_corpus import serving_demo_site
+    from ingest.fetch import Fetcher
+    from ingest.fetch_cache import DbResponseCache
+    from kb.frontier import get_crawl
+    from nlp.relevance import TopicRelevance
+
+    name = "demo: The Service Line blog"
+    if get_crawl(db, name) is not None:
+        click.echo("demo crawl: done in an earlier run", err=True)
+        return
+    with serving_demo_site() as home:
+        fetcher = Fetcher(allow_private=True, delay=0, cache=DbResponseCache(db))
+        report = crawl(db, [home], TopicRelevance.for_topic(None, db=db), topic="every debate",
+                       fetcher=fetcher, options=CrawlOptions(max_pages=60),
+                       name=name)
+    click.echo("demo crawl: " + report.summary(), err=True)
 
 
 @cli.command()

@@ -164,7 +164,7 @@ def test_a_stopped_crawl_continues_where_it_stopped(tmp_path, web, relevance) ->
 
 def test_a_recrawl_fetches_only_what_changed_and_picks_up_new_comments(
         tmp_path, web, relevance) -> None:
-    post = sorted(u for u in web.on_topic if web.site_of(u) == "blog")[0]
+    post = min(u for u in web.on_topic if web.site_of(u) == "blog")
     path = tmp_path / "recrawl.db"
     first = run(path, web, relevance, [post], max_pages=50, max_depth=0)
     assert first.done and first.ingested == [post]
@@ -239,3 +239,35 @@ def test_relevance_scores_topics_given_as_text(relevance) -> None:
     near, far = relevance.link_scores(["Who should own CX? marketing or service",
                                        "Office design trends"])
     assert near > 0.5 > far
+
+
+def test_any_site_reaches_other_sites_but_commenters_only_when_asked(tmp_path, web,
+                                                                     relevance) -> None:
+    before = mark(web)
+    report = run(tmp_path / "any.db", web, relevance, [web.magazine.url("/")], max_pages=40,
+                 same_site=False)
+    asked = crawl_requests(web, before)
+    assert [u for u in asked if u.startswith(web.consultancy.url("/"))]
+    rows = frontier_rows(tmp_path / "any.db")
+    assert not [r for r in rows if r["via"] == "commenter"]
+    assert report.requests == len(asked)  # an .invalid host fails at DNS: no request made
+
+
+def test_the_crawl_page_in_a_browser(web, focused) -> None:
+    from test_browser_workflow import shot
+    from webhelpers import chromium, make_app, running_server
+
+    path, report, _ = focused
+    with running_server(make_app(path)) as base, chromium() as browser:
+        page = browser.new_page(base_url=base, viewport={"width": 1280, "height": 900})
+        page.goto(f"/crawls/{report.crawl_id}")
+        assert page.locator("table.crawl-figures").is_visible()
+        page.locator("table.crawl-figures a[href*='state=skipped']").click()
+        assert "state=skipped" in page.url
+        assert page.locator("tr.state-skipped").count() > 0
+        shot(page, "crawl-skipped")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"/crawls/{report.crawl_id}")
+        shot(page, "phone-crawl")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1

@@ -5,6 +5,7 @@ human labels survive deletion in the archive, and every command is documented.""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -175,6 +176,7 @@ def test_stdin_and_demo(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "documents 1 added" in result.stderr
     demo = run(tmp_path / "demo.db", "demo", "--no-serve")
     assert demo.exit_code == 0 and "comments 9 added" in demo.stderr
+    assert re.search(r"demo crawl: .*: \d+ requests; 4 ingested", demo.stderr), demo.stderr
 
 
 def test_every_command_and_setting_is_documented() -> None:
