@@ -38,6 +38,7 @@ bench: install-dev
 	$(BIN)/python bench/classify.py --sizes 10k,100k
 	$(BIN)/python bench/topics.py
 	$(BIN)/python bench/stance_seeds.py
+	$(BIN)/python bench/crawl.py --budgets 50,100,200
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/extraction.py
 

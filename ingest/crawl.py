@@ -42,6 +42,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sqlite_utils import Database
 
+from ingest.crawl_priority import TRAP_AFTER, LinkLearner, link_features, priority
 from ingest.detect import detect_format
 from ingest.errors import FetchError, IngestError, RequestBudgetSpent
 from ingest.fetch import Fetcher, FetchResult
@@ -57,15 +58,10 @@ log = logging.getLogger(__name__)
 STRATEGIES = ("focused", "bfs")
 SEED_PRIORITY = 2.0
 SITEMAP_PRIORITY = 1.5
-TRAP_AFTER = 5  # pages of one URL shape fetched with none on topic: the family is demoted
-TRAP_LIMIT = 20  # ... and past this many, excluded
-TRAP_DEMOTION = 0.25
+TRAP_LIMIT = 20  # pages of one URL shape fetched with none on topic: the family is dropped
+REPRIORITIZE_EVERY = 10  # pages judged between two re-rankings of the queue
 LISTING_MIN_LINKS = 12  # a page with little text of its own and this many links is a listing
 NEAR_DUPLICATE_BITS = 6
-
-# how much a link's own words are trusted, by where it was found
-_VIA_WEIGHT = {"related": 1.0, "text": 0.9, "feed": 0.8, "feed-entry": 1.0, "sitemap": 0.7, "pagination": 0.6,
-               "comment": 0.6, "nav": 0.5, "commenter": 0.3, "canonical": 1.0}
 
 
 class Relevance(Protocol):
@@ -181,6 +177,11 @@ class _Run:
         self.shapes = frontier.shape_figures(db, crawl_id)
         self.started = time.monotonic()
         self.last = ("", "")  # the latest URL's state and reason, for progress
+        self.learner = LinkLearner()
+        for judged in frontier.judged_rows(db, crawl_id):
+            self.learner.observe(link_features(judged["anchor"], judged["url"], judged["via"]),
+                                 judged["state"] == "ingested")
+        self.judged_since = 0
 
     # -- budget
 
@@ -235,6 +236,12 @@ class _Run:
         frontier.settle(self.db, self.crawl_id, row["key"], state, **fields)
         self.report.outcome[state] += 1
         self.last = (state, str(fields.get("reason") or ""))
+        if state in ("ingested", "skipped"):
+            self.learner.observe(link_features(row["anchor"], row["url"], row["via"]),
+                                 state == "ingested")
+            self.judged_since += 1
+            if self.judged_since >= REPRIORITIZE_EVERY and self.options.strategy == "focused":
+                self._reprioritize()
         if state in frontier.FETCHED_STATES:
             fetched, ingested = self.shapes.get(row["shape"], (0, 0))
             self.shapes[row["shape"]] = (fetched + 1, ingested + (state == "ingested"))
@@ -406,20 +413,32 @@ class _Run:
             [f"{link.anchor} {url_words(link.url)} {link.context}" for link in links])
         candidates = []
         for link, score in zip(links, scores):
-            weighted = score * _VIA_WEIGHT.get(link.kind, 0.5)
-            parent = page_score if page_score is not None else weighted
-            priority = 0.6 * weighted + 0.4 * parent
-            if link.kind == "pagination" and page_score is not None:
-                priority = max(priority, page_score)  # more of the same listing
-            fetched, ingested = self.shapes.get(url_shape(link.url), (0, 0))
-            if ingested == 0 and fetched >= TRAP_AFTER:
-                priority *= TRAP_DEMOTION
-            kind = "feed" if link.kind == "feed" else "page"
+            learned = self.learner.rate(link_features(link.anchor, link.url, link.kind))
             candidates.append(self._candidate(
-                link.url, via=link.kind, kind=kind, depth=depth, priority=round(priority, 4),
+                link.url, via=link.kind, kind="feed" if link.kind == "feed" else "page",
+                depth=depth, priority=priority(score, link.kind, page_score, learned=learned,
+                                               trap=self._is_trap(url_shape(link.url))),
                 found_on=row["url"], anchor=link.anchor[:200], link_score=round(score, 4),
-                off_topic_run=off_run))
+                parent_score=page_score, off_topic_run=off_run))
         self._add(candidates)
+
+    def _is_trap(self, shape: str) -> bool:
+        fetched, ingested = self.shapes.get(shape, (0, 0))
+        return ingested == 0 and fetched >= TRAP_AFTER
+
+    def _reprioritize(self) -> None:
+        """Recompute queued links' priorities with what the crawl has learnt since."""
+        self.judged_since = 0
+        changed = {}
+        for q in frontier.queued_rows(self.db, self.crawl_id):
+            if q["link_score"] is None:  # seeds and sitemaps keep their fixed priority
+                continue
+            learned = self.learner.rate(link_features(q["anchor"], q["url"], q["via"]))
+            value = priority(q["link_score"], q["via"], q["parent_score"], learned=learned,
+                             trap=self._is_trap(q["shape"]))
+            if value != q["priority"]:
+                changed[q["key"]] = value
+        frontier.set_priorities(self.db, self.crawl_id, changed)
 
     def _allowed(self, url: str, via: str) -> bool:
         if via == "commenter" and not self.options.follow_commenters:
@@ -428,11 +447,13 @@ class _Run:
 
     def _candidate(self, url: str, *, via: str, depth: int, priority: float,
                    kind: str = "page", found_on: str | None = None, anchor: str | None = None,
-                   link_score: float | None = None, off_topic_run: int = 0) -> Candidate:
+                   link_score: float | None = None, parent_score: float | None = None,
+                   off_topic_run: int = 0) -> Candidate:
         return Candidate(key=canonical_url(url), url=url, site=site_of(url),
                          shape=url_shape(url), kind=kind, via=via, depth=depth,
                          priority=priority, found_on=found_on, anchor=anchor,
-                         link_score=link_score, off_topic_run=off_topic_run)
+                         link_score=link_score, parent_score=parent_score,
+                         off_topic_run=off_topic_run)
 
     def _add(self, candidates: list[Candidate]) -> None:
         frontier.add_candidates(self.db, self.crawl_id, candidates, self.round)

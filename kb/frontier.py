@@ -57,6 +57,7 @@ class Candidate:
     found_on: str | None = None
     anchor: str | None = None
     link_score: float | None = None
+    parent_score: float | None = None
     off_topic_run: int = 0
 
 
@@ -107,11 +108,12 @@ def add_candidates(db: Database, crawl_id: int, candidates: Iterable[Candidate],
         for c in candidates:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO crawl_urls (crawl_id, key, url, site, shape, kind, via,"
-                " found_on, anchor, depth, off_topic_run, link_score, priority, state, round,"
-                " seq, discovered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, 'queued', ?,?,?)",
+                " found_on, anchor, depth, off_topic_run, link_score, parent_score, priority,"
+                " state, round, seq, discovered_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'queued', ?,?,?)",
                 [crawl_id, c.key, c.url, c.site, c.shape, c.kind, c.via, c.found_on,
-                 c.anchor, c.depth, c.off_topic_run, c.link_score, c.priority, round_,
-                 seq + 1, now])
+                 c.anchor, c.depth, c.off_topic_run, c.link_score, c.parent_score,
+                 c.priority, round_, seq + 1, now])
             if cursor.rowcount:
                 seq += 1
                 added += 1
@@ -153,6 +155,27 @@ def add_requests(db: Database, crawl_id: int, requests: int, *, status: str | No
         if status is not None:
             values.update(status=status, stop_reason=stop_reason)
         db["crawls"].update(crawl_id, values)
+
+
+def judged_rows(db: Database, crawl_id: int) -> list[dict[str, Any]]:
+    """The pages judged on or off topic so far (for a resumed crawl's link learning)."""
+    return [dict(r) for r in db.query(
+        "SELECT anchor, url, via, state FROM crawl_urls WHERE crawl_id = ? AND state IN "
+        "('ingested', 'skipped') ORDER BY seq", [crawl_id])]
+
+
+def queued_rows(db: Database, crawl_id: int) -> list[dict[str, Any]]:
+    """The queued URLs with what their priority is computed from."""
+    return [dict(r) for r in db.query(
+        "SELECT key, url, via, anchor, shape, link_score, parent_score, priority FROM "
+        "crawl_urls WHERE crawl_id = ? AND state = 'queued'", [crawl_id])]
+
+
+def set_priorities(db: Database, crawl_id: int, priorities: dict[str, float]) -> None:
+    """New priorities for queued URLs, by key."""
+    with db.conn:
+        db.conn.executemany("UPDATE crawl_urls SET priority = ? WHERE crawl_id = ? AND key = ? AND "
+                       "state = 'queued'", [(p, crawl_id, k) for k, p in priorities.items()])
 
 
 def start_round(db: Database, crawl_id: int) -> int:

@@ -615,6 +615,7 @@ def m008_crawl_frontier(db: Database) -> None:
             depth INTEGER NOT NULL,
             off_topic_run INTEGER NOT NULL DEFAULT 0,  -- off-topic pages passed to reach it
             link_score REAL,                   -- relevance before fetching, 0..1
+            parent_score REAL,                 -- relevance of the page it was found on
             priority REAL NOT NULL,
             state TEXT NOT NULL,               -- queued | ingested | skipped | listing |
                                                -- duplicate | unchanged | failed | excluded
