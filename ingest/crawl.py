@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -459,13 +460,15 @@ class _Run:
         frontier.add_candidates(self.db, self.crawl_id, candidates, self.round)
 
 
+_LISTING_PATH = re.compile(r"/(?:categor(?:y|ies)|tags?|sections?|archives?|authors?|writers?|"
+                           r"contributors?|topics?|series|page)(?:/|$)")
+
+
 def looks_like_listing(url: str, text: str, links: list[Link]) -> bool:
     """An archive, category, tag, section or paginated index rather than an article: a
     URL that says so, or little text of its own among many links to other pages."""
     path = urlsplit(url).path.lower()
-    query = urlsplit(url).query.lower()
-    if any(part in path for part in ("/category/", "/tag/", "/tags/", "/section/", "/archive",
-                                     "/author/", "/topics/", "/page/")) or "page=" in query:
+    if _LISTING_PATH.search(path) or "page=" in urlsplit(url).query.lower():
         return True
     segments = [s for s in path.split("/") if s]
     if all(s.isdigit() for s in segments):  # a home page, /2024/ or /2024/03/
