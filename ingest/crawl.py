@@ -461,7 +461,7 @@ class _Run:
 
 
 _LISTING_PATH = re.compile(r"/(?:categor(?:y|ies)|tags?|sections?|archives?|authors?|writers?|"
-                           r"contributors?|topics?|series|page)(?:/|$)")
+                           r"contributors?|topics|series|page)(?:/|$)")
 
 
 def looks_like_listing(url: str, text: str, links: list[Link]) -> bool:
