@@ -224,7 +224,7 @@ def build_hostile_kb(folder: Path) -> HostileKB:
         ingest_pages(db, folder / "pages")
         ingest_over_http(db)
         store_titles(db)
-        analyze(db, tier="fast", with_topics=False)
+        analyze(db, debates=["outcome-function"], tier="fast", with_topics=False)
         fit_small_topics(db)
         documents = [r["id"] for r in db.query("SELECT id FROM documents ORDER BY id")]
     finally:
