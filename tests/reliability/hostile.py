@@ -5,9 +5,10 @@ a document title; every ``payloads.URLS`` entry as a document URL, a source URL 
 comment author's URL. Most of it goes through the real ingest path (WordPress-style pages
 written to files and ingested as a folder, one post fetched over HTTP with its REST
 comments and comment feed); what a page cannot carry (a ``javascript:`` document URL, a
-title per payload) goes through the store functions. Then the real analysis runs (stance,
-people, positions, topics), and the UI is used to add a job, a label note and a topic
-name, so every page has something hostile to show.
+title per payload) goes through the store functions. Then the real analysis runs
+(statements, speakers, one debate's stance labels and positions; topics fitted with quick
+stages), and the UI is used to add a job, a label note and a topic name, so every page
+has something hostile to show.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Issue 9, item 7: 1% poison rows in 10,000-row batches through ``cxkb classify``.
 
-A JSONL file and a CSV file of 10,000 rows each, with 100 poison rows apiece planted at
+A JSONL file and a CSV file (5,000 rows each in the default run, a batch of 10,000; 10,000
+each over two worker processes in the release run), 1% of their rows poison, planted at
 random (seeded) places: a missing text field, a null or non-string text, a malformed JSON
 line, a JSON line that is not an object, an oversized row; a CSV quote that never closes,
 a quote inside a field, a row with too many fields, a row without its text column, an
@@ -24,8 +25,6 @@ from figures import record
 from kb.cli import cli
 
 DEBATE = "outcome-function"
-ROWS = 10_000
-POISON = 100  # 1%
 MAX_ROW_MB = 0.05  # 50 KB
 BIG = "customer experience is an outcome " * 2000  # about 66 KB
 TEXTS = [
@@ -60,23 +59,24 @@ CSV_POISON = [  # kind -> the raw line (no line break) written in place of a goo
 ]
 
 
-def _plant(rnd: random.Random) -> dict[int, int]:
-    """Row number (1-based) -> poison kind index, 100 rows, never two in a row (so each
-    poison row stands alone and can be named exactly)."""
+def _plant(rnd: random.Random, total: int) -> dict[int, int]:
+    """Row number (1-based) -> poison kind index for 1% of ``total`` rows, never two in a
+    row (so each poison row stands alone and can be named exactly)."""
     rows: set[int] = set()
-    while len(rows) < POISON:
-        row = rnd.randrange(2, ROWS)
+    while len(rows) < total // 100:
+        row = rnd.randrange(2, total)
         if not {row - 1, row, row + 1} & rows:
             rows.add(row)
     return {row: n for n, row in enumerate(sorted(rows))}
 
 
-def write_jsonl(path: Path, rnd: random.Random) -> tuple[dict[int, str], list[int]]:
-    planted = _plant(rnd)
+def write_jsonl(path: Path, rnd: random.Random, total: int
+                ) -> tuple[dict[int, str], list[int]]:
+    planted = _plant(rnd, total)
     poison: dict[int, str] = {}
     good: list[int] = []
     with path.open("w", encoding="utf-8", errors="surrogateescape") as out:
-        for row in range(1, ROWS + 1):
+        for row in range(1, total + 1):
             if row in planted:
                 kind, make = JSONL_POISON[planted[row] % len(JSONL_POISON)]
                 out.write(make(row) + "\n")
@@ -88,15 +88,15 @@ def write_jsonl(path: Path, rnd: random.Random) -> tuple[dict[int, str], list[in
     return poison, good
 
 
-def write_csv(path: Path, rnd: random.Random) -> tuple[dict[int, str], list[int]]:
-    planted = _plant(rnd)
+def write_csv(path: Path, rnd: random.Random, total: int) -> tuple[dict[int, str], list[int]]:
+    planted = _plant(rnd, total)
     poison: dict[int, str] = {}
     good: list[int] = []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "text", "site"])
     lines = [buffer.getvalue()]
-    for row in range(1, ROWS + 1):
+    for row in range(1, total + 1):
         if row in planted:
             kind, make = CSV_POISON[planted[row] % len(CSV_POISON)]
             lines.append(make(row) + "\n")
@@ -119,14 +119,22 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-@pytest.mark.parametrize("workers", ["1"])
 def test_one_percent_poison_rows_fail_alone_and_everything_else_is_labelled(
-        tmp_path: Path, workers: str) -> None:
+        tmp_path: Path) -> None:
+    check_batch(tmp_path, rows=5_000, workers="1", label="default")
+
+
+@pytest.mark.release
+def test_one_percent_poison_rows_in_two_10k_files_over_two_workers(tmp_path: Path) -> None:
+    check_batch(tmp_path, rows=10_000, workers="2", label="release")
+
+
+def check_batch(tmp_path: Path, *, rows: int, workers: str, label: str) -> None:
     rnd = random.Random(20240909)
     folder = tmp_path / "in"
     folder.mkdir()
-    planted = {"replies.jsonl": write_jsonl(folder / "replies.jsonl", rnd),
-               "forum.csv": write_csv(folder / "forum.csv", rnd)}
+    planted = {"replies.jsonl": write_jsonl(folder / "replies.jsonl", rnd, rows),
+               "forum.csv": write_csv(folder / "forum.csv", rnd, rows)}
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, [
         "classify", "--debate", DEBATE, "--model", "fast", "--input", str(folder),
@@ -139,7 +147,7 @@ def test_one_percent_poison_rows_fail_alone_and_everything_else_is_labelled(
     problems: list[str] = []
     total_rows = total_poison = 0
     for name, (poison, good) in planted.items():
-        total_rows += ROWS
+        total_rows += rows
         total_poison += len(poison)
         expected = {(name, row) for row in poison}
         got = {key for key in named if key[0] == name}
@@ -149,16 +157,18 @@ def test_one_percent_poison_rows_fail_alone_and_everything_else_is_labelled(
             problems.append(f"{name}: failures file misses rows {missed[:10]} "
                             f"({', '.join(sorted({poison[r] for r in missed}))}) and names "
                             f"good rows {extra[:10]}")
-        rows = _read_jsonl(out / f"{Path(name).stem}.jsonl")
-        labelled = [int(r["id"]) for r in rows if r.get("error") is None]
+        written = _read_jsonl(out / f"{Path(name).stem}.jsonl")
+        labelled = [int(r["id"]) for r in written if r.get("error") is None]
         if labelled != good:
             lost = sorted(set(good) - set(labelled))
-            problems.append(f"{name}: {len(rows)} output rows; {len(lost)} good rows lost "
+            problems.append(f"{name}: {len(written)} output rows; {len(lost)} good rows lost "
                             f"(e.g. {lost[:10]}), order kept: {labelled == sorted(labelled)}")
-        if any(r.get("error") is None and not r.get("label") for r in rows):
+        if len(written) != rows:
+            problems.append(f"{name}: {len(written)} output rows for {rows} input rows")
+        if any(r.get("error") is None and not r.get("label") for r in written):
             problems.append(f"{name}: a good row without a label")
-    record("batch-faults", f"Batch faults: {len(failures)} rows in the failures file for "
-           f"{total_poison} planted over {total_rows:,} rows in 2 files (JSONL, CSV); "
+    record(f"batch-faults-{label}", f"Batch faults ({workers} worker(s)): {len(failures)} "
+           f"rows in the failures file for {total_poison} planted over {total_rows:,} rows in 2 files (JSONL, CSV); "
            f"{len(problems)} problems", failures=len(failures), planted=total_poison,
            rows=total_rows, problems=len(problems))
     assert not problems, problems

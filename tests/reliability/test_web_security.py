@@ -536,7 +536,7 @@ def fuzz_search(db_path: Path, examples: int, label: str) -> None:
 
 
 def test_generated_search_queries_never_crash(hostile_kb) -> None:
-    fuzz_search(hostile_kb.path, 600, "default")
+    fuzz_search(hostile_kb.path, 400, "default")
 
 
 @pytest.mark.release
