@@ -275,8 +275,9 @@ class _CsvLines:
                     size += len(more)
                     if not more or more.endswith(b"\n"):
                         break
-                self.bad = (self.read, f"row is {_size(size)}, over the "
-                                       f"{_size(self.max_row_bytes)} limit (--max-row-mb)")
+                why = (f"row is {_size(size)}, over the {_size(self.max_row_bytes)} limit "
+                       "(--max-row-mb)")
+                self.bad = (self.read, why)
                 raise _BadLine
             try:
                 item = (self.read, raw.decode("utf-8"))

@@ -16,9 +16,9 @@ from sqlite_utils import Database
 from kb.errors import SearchError
 from kb.search import (
     KINDS,
-    check_query,
     SearchHit,
     SearchResults,
+    check_query,
     literal_query,
     plain_snippet,
     search,

@@ -214,9 +214,10 @@ def fit_small_topics(db) -> None:
 
 
 def build_hostile_kb(folder: Path) -> HostileKB:
+    from webhelpers import build_demo_db
+
     from kb.db import open_db
     from nlp.analyze import analyze
-    from webhelpers import build_demo_db
 
     path = folder / "hostile.db"
     build_demo_db(path)

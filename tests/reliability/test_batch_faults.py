@@ -42,12 +42,12 @@ JSONL_POISON = [  # kind -> the line written in place of a good row
     ("list text", lambda i: json.dumps({"id": i, "text": ["a", "list"]})),
     ("object text", lambda i: json.dumps({"id": i, "text": {"nested": "object"}})),
     ("boolean text", lambda i: json.dumps({"id": i, "text": True})),
-    ("malformed JSON", lambda i: '{"id": %d, "text": "unterminated' % i),
+    ("malformed JSON", lambda i: f'{{"id": {i}, "text": "unterminated'),
     ("not an object", lambda i: json.dumps([i, "an array"])),
     ("truncated line", lambda i: json.dumps({"id": i, "text": "cut"})[:-5]),
     ("oversized row", lambda i: json.dumps({"id": i, "text": BIG})),
     ("trailing garbage", lambda i: json.dumps({"id": i, "text": "x"}) + " trailing"),
-    ("not UTF-8", lambda i: '{"id": %d, "text": "caf\udce9"}' % i),
+    ("not UTF-8", lambda i: f'{{"id": {i}, "text": "caf\udce9"}}'),
 ]
 CSV_POISON = [  # kind -> the raw line (no line break) written in place of a good row
     ("quote never closed", lambda i: f'{i},"this quote is never closed,forum-{i % 7}'),
