@@ -9,7 +9,7 @@ DEMO_DB ?= cxkb-demo.db
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-slow install install-dev bench clean
+.PHONY: demo test test-slow test-release install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: install-dev
 ## Suites marked slow: the default UMAP + HDBSCAN topic pipeline on ~1,500 statements
 test-slow: install-dev
 	$(BIN)/python -m pytest -m slow
+
+## The reliability suite in full, before each release (cases marked release are also slow);
+## the figures land in tests/artifacts/reliability.json
+test-release: install-dev
+	$(BIN)/python -m pytest tests/reliability -m "release or not slow"
 
 ## Throughput benchmarks (print figures beside baselines measured in the same run)
 bench: install-dev

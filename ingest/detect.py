@@ -15,7 +15,8 @@ FORMATS = ("html", "text", "feed", "wxr", "disqus", "wp-json")
 READ_SUFFIXES = {".txt", ".text", "", ".html", ".htm", ".xhtml", ".shtml", ".xml", ".rss",
                  ".atom", ".json"}
 
-_XML_HEAD = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*|"
+_XML_HEAD = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|"
+                       rb"<!DOCTYPE[^>\[]*(?:\[.*?\]\s*)?>\s*|"
                        rb"<\?xml-stylesheet[^>]*>\s*)*<([A-Za-z][\w:.-]*)", re.DOTALL)
 
 

@@ -22,6 +22,7 @@ in one line. Waiting goes through the injected ``sleep`` so tests can record it.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import logging
@@ -483,9 +484,14 @@ class Fetcher:
         self.cache = cache
         self.sleep = sleep
         self.before_request = before_request  # called before every request but robots.txt
-        self._tls = ssl.create_default_context()
         self._sites: dict[Site, _SiteState] = {}
         self._sites_lock = threading.Lock()
+
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made at the first https request: loading the CA bundle takes
+        about 0.1 s, which a run (or a worker's job) fetching no https URL need not pay."""
+        return ssl.create_default_context()
 
     # -- public
 

@@ -297,8 +297,11 @@ def _time_in_article(root: lxml.html.HtmlElement) -> str | None:
     return None
 
 
-def _without_comments(root: lxml.html.HtmlElement, thread: Thread | None) -> str:
-    """The page's HTML with the comment thread, its heading and its form removed."""
+def _without_comments(root: lxml.html.HtmlElement,
+                      thread: Thread | None) -> lxml.html.HtmlElement:
+    """A copy of the page without the comment thread, its heading and its form (a tree:
+    trafilatura would parse HTML text again with libxml2's 256-level depth limit, and
+    lose what a deeply nested page holds past it)."""
     page = parse_document(lxml.html.tostring(root, encoding="unicode"))
     doomed = []
     if thread is not None:
@@ -314,7 +317,7 @@ def _without_comments(root: lxml.html.HtmlElement, thread: Thread | None) -> str
                if _asks_to_subscribe(el, rules.subscribe_words)]
     for el in doomed:
         remove_keeping_tail(el)
-    return lxml.html.tostring(page, encoding="unicode")
+    return page
 
 
 def _asks_to_subscribe(el: lxml.html.HtmlElement, words: tuple[str, ...]) -> bool:

@@ -29,9 +29,11 @@ def parse_fragment(html: str) -> lxml.html.HtmlElement:
     if not html.strip():
         return lxml.html.fromstring("<div></div>")
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER)
+        return _whole(lambda markup: lxml.html.fragment_fromstring(
+            markup, create_parent="div", parser=HTML_PARSER), html)
     except (etree.ParserError, ValueError):
-        return lxml.html.fromstring(f"<div>{html}</div>", parser=HTML_PARSER)
+        return _whole(lambda markup: lxml.html.fromstring(f"<div>{markup}</div>",
+                                                          parser=HTML_PARSER), html)
 
 
 def html_to_text(html: str | lxml.html.HtmlElement) -> str:
@@ -48,7 +50,89 @@ HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, remove_comments=True, remove_
 def parse_document(text: str) -> lxml.html.HtmlElement:
     """A whole page, however deeply nested (libxml2 otherwise drops what is past 256 levels:
     a theme that forgets to close one <div> per comment would lose its later comments)."""
-    return lxml.html.document_fromstring(text, parser=HTML_PARSER)
+    return _whole(lambda markup: lxml.html.document_fromstring(markup, parser=HTML_PARSER),
+                  text)
+
+
+# Even with huge_tree, libxml2 stops reading at 2,048 levels of nesting and returns what it
+# had, silently: the rest of the page is lost. Past that, elements deeper than
+# FLATTEN_DEPTH are unwrapped (their text kept, in order) and the page is parsed again.
+FLATTEN_DEPTH = 1800
+# what libxml2 itself parses as empty (it nests anything else it does not know, <wbr> too)
+_VOID = {"area", "base", "basefont", "br", "col", "frame", "hr", "img", "input", "isindex",
+         "link", "meta", "param"}
+# libxml2 ignores an end tag that would close an element of higher priority first (so
+# "<li><div></li>" leaves the <li> and the <div> open): followed here, so the depth
+# counted is never less than libxml2's
+_END_PRIORITY = {"div": 150, "td": 160, "th": 160, "tr": 170, "thead": 180, "tbody": 180,
+                 "tfoot": 180, "table": 190, "head": 200, "body": 200, "html": 220}
+_RAW = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
+        "plaintext", "noscript"}
+_MARKUP = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
+
+
+def _too_deep() -> bool:
+    return any(entry.type_name == "ERR_RESOURCE_LIMIT" and "depth" in entry.message
+               for entry in HTML_PARSER.error_log)
+
+
+def _whole(parse, markup: str):
+    """``parse(markup)``, again on a flattened copy if libxml2 stopped at its depth limit."""
+    root = parse(markup)
+    if not _too_deep():
+        return root
+    for limit in (FLATTEN_DEPTH, 500):
+        root = parse(flatten_deep(markup, limit))
+        if not _too_deep():
+            return root
+    raise ValueError("the page nests its elements too deep to be read whole "
+                     "(libxml2 stops at 2,048 levels)")
+
+
+def flatten_deep(markup: str, limit: int = FLATTEN_DEPTH) -> str:
+    """``markup`` without the tags of elements nested deeper than ``limit`` (a space for
+    each, so words stay apart); text, comments and shallower structure are kept."""
+    out: list[str] = []
+    stack: list[str] = []
+    pos = 0
+    skip_to: re.Pattern[str] | None = None
+    for match in _MARKUP.finditer(markup):
+        if match.start() < pos:
+            continue
+        closing, name = match.group(1), match.group(2)
+        if name is None:  # a comment
+            continue
+        name = name.lower()
+        if skip_to is not None:
+            if not (closing and skip_to.fullmatch(name)):
+                continue
+            skip_to = None
+        drop = False
+        if not closing:
+            if name in _VOID or match.group(0).endswith("/>"):
+                drop = len(stack) >= limit
+            else:
+                drop = len(stack) >= limit
+                stack.append(name)
+                if name in _RAW:
+                    skip_to = re.compile(re.escape(name))
+        else:
+            priority = _END_PRIORITY.get(name, 100)
+            index = len(stack) - 1
+            while index >= 0 and stack[index] != name:
+                if _END_PRIORITY.get(stack[index], 100) > priority:
+                    index = -1
+                    break
+                index -= 1
+            if index >= 0:  # an end tag libxml2 ignores is left to it
+                drop = index >= limit
+                del stack[index:]
+        if drop:
+            out.append(markup[pos:match.start()])
+            out.append(" ")
+            pos = match.end()
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 def _hidden(element: etree._Element) -> bool:

@@ -66,6 +66,25 @@ class SearchResults:
         return sum(self.counts.values())
 
 
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_WORDS = 32
+
+
+def check_query(query: str) -> None:
+    """Refuse an empty query, and one so long that FTS5 would work on it for seconds: the
+    cost grows with the square of its words (500 repeats of a common word took over two
+    seconds on a few thousand rows), so a page could be held by one request."""
+    if not query or not query.strip():
+        raise SearchError("the search query is empty: type one or more words")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(f"the search query is {len(query):,} characters long; the limit "
+                          f"is {MAX_QUERY_CHARS:,}")
+    words = len(re.findall(r"\w+", query))
+    if words > MAX_QUERY_WORDS:
+        raise SearchError(f"the search query has {words} words and operators; the limit is "
+                          f"{MAX_QUERY_WORDS}: search for the few words that matter")
+
+
 def literal_query(query: str) -> str:
     """The query with every word quoted, so FTS5 operators and punctuation lose meaning."""
     words = re.findall(r"\w+", query)
@@ -90,8 +109,7 @@ def search(
     offset: int = 0,
 ) -> SearchResults:
     """Matches for an FTS5 ``query`` over the chosen kinds, best first."""
-    if not query or not query.strip():
-        raise SearchError("the search query is empty: type one or more words")
+    check_query(query)
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise SearchError(f"unknown kind(s) {sorted(unknown)}; choose from {list(KINDS)}")

@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import os
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,48 +239,117 @@ def _jsonl_chunks(shard: Shard, reader: BinaryIO, raw: BinaryIO, chunk: int,
         yield current
 
 
+class _BadLine(Exception):
+    """A CSV line that cannot be handed to the csv reader (see ``_CsvLines.bad``)."""
+
+
+class _CsvLines:
+    """The physical lines of a CSV file for ``csv.reader``, numbered and decoded one at a
+    time, so one bad line fails alone: a line that is not UTF-8 or is over the size limit
+    raises ``_BadLine`` (its number and reason in ``bad``), and the lines of a record that
+    cannot be read can be handed out again (``give_back``)."""
+
+    def __init__(self, reader: BinaryIO, max_row_bytes: int) -> None:
+        self.reader = reader
+        self.max_row_bytes = max_row_bytes
+        self.read = 0  # physical lines read from the file
+        self.pending: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []  # the lines of the record being read
+        self.bad: tuple[int, str] | None = None
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pending:
+            item = self.pending.popleft()
+        else:
+            raw = self.reader.readline(self.max_row_bytes + 1)
+            if not raw:
+                raise StopIteration
+            self.read += 1
+            if len(raw) > self.max_row_bytes and not raw.endswith(b"\n"):
+                size = len(raw)
+                while True:  # skip the rest of the line without holding it
+                    more = self.reader.readline(MB)
+                    size += len(more)
+                    if not more or more.endswith(b"\n"):
+                        break
+                why = (f"row is {_size(size)}, over the {_size(self.max_row_bytes)} limit "
+                       "(--max-row-mb)")
+                self.bad = (self.read, why)
+                raise _BadLine
+            try:
+                item = (self.read, raw.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                self.bad = (self.read, f"not UTF-8 ({error.reason} at byte {error.start})")
+                raise _BadLine from None
+        self.taken.append(item)
+        return item[1]
+
+    def give_back(self, lines: list[tuple[int, str]]) -> None:
+        """Hand ``lines`` out again, before anything not read yet."""
+        self.pending.extendleft(reversed(lines))
+
+
 def _csv_chunks(shard: Shard, reader: BinaryIO, raw: BinaryIO, chunk: int,
                 max_row_bytes: int) -> Iterator[Chunk]:
+    """CSV rows, each failing alone: a record the csv module cannot read (a quote never
+    closed, a quote inside a field) takes only its first line with it, and reading goes on
+    with the next line; a line that is not UTF-8 or is too long fails by itself."""
     csv.field_size_limit(max(max_row_bytes, 1024))
-    text = io.TextIOWrapper(reader, encoding="utf-8", newline="")
-    rows = csv.reader(text, strict=True)
+    source = _CsvLines(reader, max_row_bytes)
+    rows = csv.reader(source, strict=True)
     try:
         header = next(rows)
     except StopIteration:
         yield Chunk(shard.index, 0, 1)
         return
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise BatchInputError(f"{shard.source}: the header line cannot be read ({error})"
+    except (csv.Error, _BadLine) as error:
+        why = source.bad[1] if isinstance(error, _BadLine) and source.bad else error
+        raise BatchInputError(f"{shard.source}: the header line cannot be read ({why})"
                               ) from None
     if len(set(header)) != len(header):
         raise BatchInputError(f"{shard.source}: the header names a column twice: {header}")
     index, count = 0, 0
     current = Chunk(shard.index, 0, 1)
+
+    def failed(line: int, why: str) -> None:
+        current.records.append((line, None, f"line {line}: {why}"))
+
     while True:
-        start = rows.line_num + 1
+        source.taken = []
         try:
             values = next(rows)
         except StopIteration:
             break
+        except _BadLine:
+            assert source.bad is not None
+            (line, why), source.bad = source.bad, None
+            if source.taken:  # a quoted field ran into the bad line: it fails too
+                (start, _text), *rest = source.taken
+                failed(start, f"a quote opened on line {start} is not closed before line "
+                              f"{line}, which cannot be read")
+                source.give_back(rest)
+                count += 1
+            failed(line, why)
         except csv.Error as error:
+            (start, _text), *rest = source.taken or [(source.read, "")]
             message = str(error)
             if "unexpected end of data" in message:
-                message = (f"a quote opened on line {start} is never closed; lines {start}"
-                           f"-{rows.line_num} cannot be read")
+                message = f"a quote opened on line {start} is never closed"
             elif "field larger" in message:
                 message = f"a field is over the {_size(max_row_bytes)} limit (--max-row-mb)"
             else:
                 message = f"broken CSV ({message})"
-            current.records.append((start, None, f"line {start}: {message}"))
-        except UnicodeDecodeError as error:
-            raise BatchInputError(f"{shard.source}: not UTF-8 near line {start} ({error})"
-                                  ) from None
+            failed(start, message)
+            source.give_back(rest)  # the lines after the broken one are read again
         else:
             if not values:
                 continue
+            start = source.taken[0][0]
             if len(values) > len(header):
-                why = f"line {start}: {len(values)} fields, the header has {len(header)}"
-                current.records.append((start, None, why))
+                failed(start, f"{len(values)} fields, the header has {len(header)}")
             else:
                 current.records.append((start, dict(zip(header, values)), None))
         count += 1

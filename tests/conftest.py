@@ -8,6 +8,15 @@ import os
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A ``release`` case is also ``slow``: CI's ``-m "not slow"`` leaves it out, and
+    ``-m release`` (``make test-release``) runs it."""
+    for item in items:
+        if item.get_closest_marker("release") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def models_dir(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("models")

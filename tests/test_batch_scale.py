@@ -289,19 +289,20 @@ def test_a_100_mb_row_fails_alone_with_memory_to_spare(tmp_path: Path) -> None:
 def test_csv_with_a_broken_quote_and_empty_files(tmp_path: Path) -> None:
     source = tmp_path / "posts.csv"
     source.write_text('id,text\n1,"CX is an outcome."\n2,"a quote "that" breaks"\n'
-                      '3,Marketing owns it\n4,"never closed\n5,lost\n', "utf-8")
+                      '3,Marketing owns it\n4,"never closed\n5,not lost\n', "utf-8")
     out = tmp_path / "posts.out.csv"
     result = run_cli("classify", "--debate", DEBATE, "--model", "fast", "--input",
                      str(source), "--output", str(out), "--workers", "1")
-    assert "4 row(s) read" in result.output and "2 failed" in result.output
+    assert "5 row(s) read" in result.output and "2 failed" in result.output
     failures = read_jsonl(tmp_path / "posts.out.failures.jsonl")
     assert [f["line"] for f in failures] == [3, 5]
     assert "broken CSV" in failures[0]["error"]
     assert "quote opened on line 5 is never closed" in failures[1]["error"]
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["id"] for r in rows] == ["1", "", "3", ""]
-    assert rows[0]["label"] == "outcome"
+    # the line after the unclosed quote is read on its own, not lost with it
+    assert [r["id"] for r in rows] == ["1", "", "3", "", "5"]
+    assert rows[0]["label"] == "outcome" and rows[4]["label"]
 
     for name in ("empty.jsonl", "empty.csv"):
         (tmp_path / name).write_text("", "utf-8")

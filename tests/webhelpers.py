@@ -126,5 +126,8 @@ def running_server(app) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        # let the request threads finish first: closing under them makes one write to the
+        # closed wake-up pipe ("Bad file descriptor" logged from a thread)
+        server.task_dispatcher.shutdown()
         server.close()
         thread.join(timeout=5)

@@ -18,6 +18,7 @@ from kb.search import (
     KINDS,
     SearchHit,
     SearchResults,
+    check_query,
     literal_query,
     plain_snippet,
     search,
@@ -80,8 +81,7 @@ _HITS = {
 def page_search(db: Database, query: str, *, kinds: tuple[str, ...] = KINDS,
                 limit: int = PAGE_SIZE, offset: int = 0) -> SearchResults:
     """``kb.search.search(db, query, ...)``: the same counts, hits, order and errors."""
-    if not query or not query.strip():
-        raise SearchError("the search query is empty: type one or more words")
+    check_query(query)
     counts = {kind: run_query(db, _COUNT[kind], {"q": query}, query)[0][0] for kind in kinds}
     ranked = run_query(db, " UNION ALL ".join(_RANK[kind] for kind in kinds)
                        + " ORDER BY rank LIMIT :limit OFFSET :offset",
@@ -115,7 +115,10 @@ def _run():
             error = str(exc)
             literal = literal_query(query)
             if literal:
-                fallback = page_search(db, literal, kinds=kinds, limit=PAGE_SIZE)
+                try:
+                    fallback = page_search(db, literal, kinds=kinds, limit=PAGE_SIZE)
+                except SearchError:  # the words alone are too many too
+                    fallback = None
     return query, kinds, page, results, error, fallback
 
 

@@ -37,6 +37,10 @@ def _check_csrf() -> None:
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if origin and urlsplit(origin).netloc != request.host:
         abort(403, description="cross-site request refused")
+    # browsers say where a request comes from even when they send no Origin or Referer
+    # (a privacy setting, an extension): another site, or a sibling subdomain, is refused
+    if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+        abort(403, description="cross-site request refused")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf_token")
     if not expected or not hmac.compare_digest(sent, expected):
