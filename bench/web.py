@@ -29,8 +29,9 @@ figure grows with the load, so the load average is printed before and after.
 
 ``--save`` writes the figures as JSON; ``--before`` prints a saved run beside this one.
 ``--db PATH`` keeps the generated file (reused, and migrated, if it already exists).
-``--check`` compares the tables migration m007's triggers keep (``statement_positions``
-and the counts) with what they are derived from, the ``effective_labels`` view.
+``--check`` compares the tables the triggers of migrations m007 and m009 keep
+(``statement_positions``, ``statement_facts`` and the counts) with what they are derived
+from (``kb.derived.derived_differences``).
 """
 
 from __future__ import annotations
@@ -443,40 +444,15 @@ def facts_of(path: Path) -> Facts:
         db.close()
 
 
-# what migration m007's triggers keep must equal what it is derived from
-_DERIVED = {
-    "statement_positions": (
-        ("SELECT statement_id, debate, label, method, confidence, document_id, person_id"
-        " FROM statement_positions"),
-        ("SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id,"
-        " s.speaker_person_id FROM effective_labels AS e JOIN statements AS s"
-        " ON s.id = e.target_id LEFT JOIN comments AS c ON c.id = s.comment_id"
-        " JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)"
-        " WHERE e.target_type = 'statement'")),
-    "label_counts": (
-        "SELECT debate, target_type, label, n FROM label_counts WHERE n != 0",
-        "SELECT debate, target_type, label, count(*) FROM effective_labels GROUP BY 1, 2, 3"),
-    "position_counts_by_document": (
-        ("SELECT document_id, debate, label, method, n FROM position_counts_by_document"
-        " WHERE n != 0"),
-        ("SELECT document_id, debate, label, method, count(*) FROM statement_positions"
-        " GROUP BY 1, 2, 3, 4")),
-    "position_counts_by_person": (
-        ("SELECT person_id, debate, label, method, n FROM position_counts_by_person"
-        " WHERE n != 0"),
-        ("SELECT person_id, debate, label, method, count(*) FROM statement_positions"
-        " WHERE person_id IS NOT NULL GROUP BY 1, 2, 3, 4")),
-}
-
-
 def check_derived(path: Path) -> list[str]:
-    """The tables m007's triggers keep that differ from what they are derived from."""
+    """The tables triggers keep (m007, m009) that differ from what they are derived from
+    (``kb.derived``)."""
     from kb.db import open_db
+    from kb.derived import derived_differences
 
     db = open_db(path)
     try:
-        return [name for name, (kept, derived) in _DERIVED.items()
-                if set(db.execute(kept).fetchall()) != set(db.execute(derived).fetchall())]
+        return sorted(derived_differences(db))
     finally:
         db.close()
 
@@ -602,7 +578,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--before", type=Path, help="print a run saved with --save beside")
     parser.add_argument("--check", action="store_true",
-                        help="also check the tables migration m007 keeps against the view")
+                        help="also check the tables triggers keep against their sources")
     args = parser.parse_args()
     if args.statements < 100:
         parser.error("--statements must be at least 100")
