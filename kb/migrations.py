@@ -776,6 +776,9 @@ def m009_topic_person_facts(db: Database) -> None:
             {_facts("s.document_id = NEW.id")}
             {_facts("s.comment_id IN (SELECT id FROM comments WHERE document_id = NEW.id)")}
         END;
+        -- a topic's statements, moved by hand first, then most typical first
+        CREATE INDEX topic_assignments_typical ON topic_assignments(
+            topic_id, method = 'human' DESC, score DESC, statement_id);
         CREATE TRIGGER statement_topic_insert AFTER INSERT ON topic_assignments
         BEGIN {_set_topic("NEW.statement_id")} END;
         CREATE TRIGGER statement_topic_update AFTER UPDATE OF statement_id, topic_id
