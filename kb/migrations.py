@@ -667,9 +667,14 @@ def m009_topic_person_facts(db: Database) -> None:
         ALTER TABLE statement_positions ADD COLUMN topic_id INTEGER;  -- topic_assignments'
         UPDATE statement_positions SET topic_id = a.topic_id FROM topic_assignments AS a
         WHERE a.statement_id = statement_positions.statement_id;
-        -- the listing filtered by topic, and its facets, read this index alone
+        -- the listing filtered by topic, person or dates counts its facets from one index
         CREATE INDEX statement_positions_topic ON statement_positions(
             topic_id, debate, label, method, confidence, person_id, document_id, day);
+        DROP INDEX statement_positions_person;  -- m007's, on person_id alone
+        CREATE INDEX statement_positions_person ON statement_positions(
+            person_id, debate, label, method, confidence, document_id, day, topic_id);
+        CREATE INDEX statement_positions_day ON statement_positions(
+            day, debate, label, method, confidence, person_id, document_id, topic_id);
         CREATE TABLE position_counts_by_topic (
             topic_id INTEGER NOT NULL,
             debate TEXT NOT NULL,

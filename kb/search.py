@@ -72,6 +72,23 @@ def literal_query(query: str) -> str:
     return " ".join(f'"{w}"' for w in words)
 
 
+_TERMS = re.compile(r'"([^"]*)"|(\w+)(\*?)')
+
+
+def words_query(text: str) -> str:
+    """An FTS5 query for text that contains every word of ``text``: a word matches any
+    form of itself (the index stems: "owns" finds "own"), ``"quoted words"`` match as a
+    phrase and ``word*`` as a prefix. Operators and punctuation are not read, so the
+    query can never be refused; no words gives ''."""
+    parts = []
+    for phrase, word, star in _TERMS.findall(text):
+        if word:
+            parts.append(f'"{word}"{star}')
+        elif words := re.findall(r"\w+", phrase):
+            parts.append('"' + " ".join(words) + '"')
+    return " ".join(parts)
+
+
 def _run(db: Database, sql: str, params: dict, query: str) -> list[sqlite3.Row]:
     try:
         return db.execute(sql, params).fetchall()

@@ -53,7 +53,8 @@ STATEMENT_FILTERS = [
     _q("since", "Published on or after (YYYY-MM-DD)."),
     _q("until", "Published on or before (YYYY-MM-DD)."),
     _q("min_confidence", "Lowest confidence, 0..1.", "number"),
-    _q("q", "Words the statement contains."),
+    _q("q", "Words the statement contains, each in any form (\"owns\" finds \"own\");"
+            " \"quoted words\" as a phrase, word* as a prefix."),
     _q("sort", "confidence, least-certain or date."),
 ]
 
@@ -105,7 +106,10 @@ def openapi_document() -> dict[str, Any]:
         "components": {"schemas": {
             "Page": {"type": "object", "required": ["rows", "count", "next"], "properties": {
                 "rows": {"type": "array"},
-                "count": {"type": "integer", "description": "Rows matching, all pages"},
+                "count": {"type": ["integer", "null"],
+                          "description": "Rows matching, all pages (null: too many to count,"
+                                         " as when a text filter matches more statements"
+                                         " than the listing counts)"},
                 "next": {"type": ["string", "null"], "description": "The next page's URL"}}},
             "Statement": {"type": "object", "properties": {
                 "id": {"type": "string"}, "debate": {"type": "string"},
@@ -128,14 +132,16 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def page_json(rows: list[dict[str, Any]], count: int, page: int, page_size: int,
-              **extra: Any):
+def page_json(rows: list[dict[str, Any]], count: int | None, page: int, page_size: int,
+              *, more: bool | None = None, **extra: Any):
     """A listing's JSON: ``{"rows", "count", "next"}`` (plus ``extra`` keys), where ``next``
-    is this same request for the following page, or None on the last one."""
+    is this same request for the following page, or None on the last one. ``count`` is
+    None when the rows were too many to count; ``more`` then tells whether a next page
+    has rows."""
     from flask import request, url_for
 
     following = None
-    if page * page_size < count:
+    if (page * page_size < count) if count is not None else more:
         args = {**request.args.to_dict(), "page": page + 1}
         following = url_for(request.endpoint, **(request.view_args or {}), **args)
     return jsonify({"rows": rows, "count": count, "next": following, **extra})
