@@ -60,11 +60,11 @@ _TEXT_IDS = """
     SELECT f.statement_id FROM statement_facts AS f WHERE f.statement_rowid IN
         (SELECT rowid FROM statements_fts WHERE statements_fts MATCH :words)"""
 _TEXT_TABLES = {
-    "counted": ("CREATE TEMP TABLE text_positions AS SELECT p.* FROM statement_positions AS p"
-                f" WHERE p.statement_id IN ({_TEXT_IDS})",),
+    "counted": (("CREATE TEMP TABLE text_positions AS SELECT p.* FROM statement_positions"
+                 f" AS p WHERE p.statement_id IN ({_TEXT_IDS})"),),
     "uncounted": ("CREATE TEMP TABLE text_matches (statement_rowid INTEGER PRIMARY KEY)",
-                  "INSERT INTO temp.text_matches SELECT rowid FROM statements_fts"
-                  " WHERE statements_fts MATCH :words"),
+                  ("INSERT INTO temp.text_matches SELECT rowid FROM statements_fts"
+                   " WHERE statements_fts MATCH :words")),
 }
 # With no filter that picks out few rows, pages are read in sort order from an index
 # (statement_positions_confidence, or documents_published for dates) and these filters
