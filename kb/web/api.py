@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify
 bp = Blueprint("api", __name__)
 
 _PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
-         "description": "Page number (50 rows a page)."}
+         "description": "Page number, from 1 (50 rows a page; people 100, search 20)."}
 
 
 def _q(name: str, description: str, kind: str = "string") -> dict[str, Any]:
@@ -72,16 +72,28 @@ def openapi_document() -> dict[str, Any]:
             "/documents.json": _listing("Articles and posts", [], "Document"),
             "/people.json": _listing("People", [], "Person"),
             "/topics.json": _listing("Topics", [], "Topic"),
-            "/search.json": _listing("Full-text search over statements, comments and documents",
-                                     [{**_q("q", "SQLite FTS5 query"), "required": True},
-                                      _q("kind", "statement, comment or document")], "Hit"),
+            "/search.json": _listing(
+                "Full-text search over statements, comments and documents, with facets"
+                " (kind, position, site, source, person, year) when the words match few"
+                " enough texts or a filter is chosen",
+                [{**_q("q", "SQLite FTS5 query"), "required": True},
+                 _q("kind", "statement, comment or document (repeatable)"),
+                 _q("debate", "Only hits whose label in this debate is ..."),
+                 _q("label", "... this position (with or without debate)."),
+                 _q("site", "The hit's document's site."),
+                 _q("source", "The hit's document's source id."),
+                 _q("person", "The speaker's or author's person id."),
+                 _q("since", "On or after (YYYY-MM-DD): a comment's day, else its document's."),
+                 _q("until", "On or before (YYYY-MM-DD).")], "Hit"),
             "/debates.json": _object("Each debate with its positions, counts and quotes", []),
             "/threads/{document_id}.json": _object("A document with its nested comments",
                                                    [_path("document_id")]),
             "/people/{person_id}.json": _object("A person's positions, quotes and relations",
                                                 [_path("person_id")]),
-            "/topics/{topic_id}.json": _object("A topic with its positions and people",
-                                               [_path("topic_id")]),
+            "/topics/{topic_id}.json": _object(
+                "A topic with its positions, years, sources and people, and a page of its"
+                " statements (50 a page; next: the following page or null)",
+                [_path("topic_id"), _PAGE]),
             "/jobs/{job_id}.json": _object("A background job: status, progress, result",
                                            [_path("job_id")]),
             "/label": {"post": {
