@@ -159,21 +159,26 @@ def page_json(rows: list[dict[str, Any]], count: int | None, page: int, page_siz
     return jsonify({"rows": rows, "count": count, "next": following, **extra})
 
 
-def page_csv(rows: list[dict[str, Any]], filename: str, *, columns: list[str] | None = None):
-    """Rows as a CSV download; a cell that a spreadsheet would run as a formula (= + - @)
-    is written with a leading apostrophe, since every text here was scraped."""
+def page_csv(rows: list, filename: str, *, columns: list[str] | None = None):
+    """Rows (dicts, or tuples in the order of ``columns``) as a CSV download; a cell that a
+    spreadsheet would run as a formula (= + - @) is written with a leading apostrophe,
+    since every text here was scraped."""
     import csv
     import io
 
     from flask import Response
 
+    def safe(value: Any) -> Any:
+        return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") \
+            else value
+
     columns = columns or (list(rows[0]) if rows else ["id"])
+    if rows and isinstance(rows[0], dict):
+        rows = [[row.get(c) for c in columns] for row in rows]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                         for k, v in row.items()})
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows([[safe(v) for v in row] for row in rows])
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 

@@ -80,10 +80,11 @@ _NARROW = ("person", "document", "site", "source", "topic", "q")
 # while a page is still read in sort order
 _RANGED = ("since", "until")
 # a page of rows: the keys in order from statement_positions alone, then what they show
+# (the CSV's columns first, in CSV_COLUMNS' order)
 _ROWS = """
     SELECT s.id, p.debate, p.label, p.method, p.confidence, l.model_version,
-           s.text, s.speaker, s.speaker_person_id, s.kind, d.id AS document_id,
-           d.title AS document_title, d.published, s.comment_id
+           s.text, s.speaker, s.kind, d.id AS document_id, d.title AS document_title,
+           d.published, s.comment_id, s.speaker_person_id
     FROM (SELECT p.statement_id, p.debate, p.label, p.method, p.confidence, p.document_id
           FROM {} WHERE {} ORDER BY {order} LIMIT :limit OFFSET :offset) AS p
     CROSS JOIN documents AS d ON d.id = p.document_id
@@ -213,15 +214,19 @@ def _positions(filters: dict[str, Any]) -> str:
     return "temp.text_positions" if filters.get("text") == "counted" else "statement_positions"
 
 
-def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0) -> list[dict]:
+def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0,
+          *, plain: bool = False) -> list:
+    """A page of rows as dicts (``plain``: as tuples in _ROWS' order)."""
     chosen = _chosen(filters)
     narrow = any(name in chosen for name in _NARROW) and filters.get("text") != "uncounted"
     source = ("positions" if sort != "date" else "dates, narrow" if narrow else "dates")
     sql = _ROWS.format(_FROM[source].format(_positions(filters)),
                        _where(chosen, _fragments(filters, walking=not narrow)),
                        order=SORTS.get(sort, SORTS["confidence"]))
-    return list(get_db().query(sql, {**filters, "limit": -1 if limit is None else limit,
-                                     "offset": offset}))
+    params = {**filters, "limit": -1 if limit is None else limit, "offset": offset}
+    if plain:
+        return get_db().execute(sql, params).fetchall()
+    return list(get_db().query(sql, params))
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
@@ -355,5 +360,7 @@ CSV_COLUMNS = ["id", "debate", "label", "method", "confidence", "model_version",
 
 @bp.get("/positions.csv")
 def positions_csv():
-    rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None)
-    return page_csv(rows, "positions.csv", columns=CSV_COLUMNS)
+    rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None,
+                 plain=True)
+    return page_csv([row[:len(CSV_COLUMNS)] for row in rows], "positions.csv",
+                    columns=CSV_COLUMNS)
