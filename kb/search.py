@@ -279,7 +279,9 @@ def search(
     counted = facets and matches <= FACET_LIMIT
     found = None
     counts = {kind: every[kind] for kind in kinds}
-    if counted or chosen:  # the matches are copied, to be filtered or faceted
+    if counted or chosen:  # the matches are copied, to be filtered or faceted (temporary
+        # tables of this connection: sqlite-utils commits each write unless the caller
+        # has a transaction open, which then holds them)
         for sql in _TEMP:
             db.execute(sql)
         for kind in KINDS:
@@ -287,7 +289,6 @@ def search(
                 db.execute(_HITS[kind], params)
         if counted or "debate" in chosen or "label" in chosen:
             db.execute(_LABELS)
-        db.conn.commit()  # the INSERTs opened a transaction (on temporary tables only)
         if counted:
             found = _facets(db, {**chosen, "kind": "x"}, params)
             by_kind = {row["value"]: row["n"] for row in found["kind"]}

@@ -182,7 +182,6 @@ def _matching(filters: dict[str, Any]) -> dict[str, Any]:
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")  # table: from the fixed tuple
     for sql in _TEXT_TABLES[mode]:
         db.execute(sql, {"words": words or '""'})
-    db.conn.commit()  # the INSERT opened a transaction (on the temporary table only)
     return {**filters, "text": mode, "text_matches": matches}
 
 
