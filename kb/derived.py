@@ -21,10 +21,10 @@ _STATEMENT_ROWS = """
 DERIVED: dict[str, tuple[str, str]] = {
     "statement_positions": (
         ("SELECT statement_id, debate, label, method, confidence, document_id, person_id,"
-         " day, text_length, topic_id FROM statement_positions"),
+         " day, text_length, model_version, topic_id FROM statement_positions"),
         ("SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id,"
          " s.speaker_person_id, substr(coalesce(c.posted_at, d.published), 1, 10),"
-         " length(s.text), (SELECT a.topic_id FROM topic_assignments AS a"
+         " length(s.text), e.model_version, (SELECT a.topic_id FROM topic_assignments AS a"
          " WHERE a.statement_id = s.id)" + _STATEMENT_ROWS)),
     "label_counts": (
         "SELECT debate, target_type, label, n FROM label_counts WHERE n != 0",

@@ -582,13 +582,14 @@ def m007_listing_indexes(db: Database) -> None:
     )
 
 
-# m009: the listing row as m007 writes it, with the statement's topic
+# m009: the listing row as m007 writes it, with the label's model version and the
+# statement's topic
 _TOPIC_ROWS = """
     INSERT INTO statement_positions
         (statement_id, debate, label, method, confidence, document_id, person_id, day,
-         text_length, topic_id)
+         text_length, model_version, topic_id)
     SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id, s.speaker_person_id,
-           substr(coalesce(c.posted_at, d.published), 1, 10), length(s.text),
+           substr(coalesce(c.posted_at, d.published), 1, 10), length(s.text), e.model_version,
            (SELECT a.topic_id FROM topic_assignments AS a WHERE a.statement_id = s.id)
     FROM effective_labels AS e JOIN statements AS s ON s.id = e.target_id
     LEFT JOIN comments AS c ON c.id = s.comment_id
@@ -657,19 +658,26 @@ def _person_count_triggers(table: str, column: str, person: str) -> str:
 
 def m009_topic_person_facts(db: Database) -> None:
     """What the listing's topic filter, topic pages, the people list and search facets read
-    instead of joining every statement: the topic of each ``statement_positions`` row (and
-    its counts per topic), ``statement_facts`` (one row per statement, keyed by the rowid
+    instead of joining every statement: the topic and the label's model version of each
+    ``statement_positions`` row (and its counts per topic), ``statement_facts`` (one row per statement, keyed by the rowid
     the statements FTS index uses: its document, speaker, day and topic) and
     ``person_counts`` (statements and comments per person), all kept by triggers. The
     m007 triggers that write listing rows are replaced by the same ones with the topic."""
     db.executescript(
         f"""
         ALTER TABLE statement_positions ADD COLUMN topic_id INTEGER;  -- topic_assignments'
+        ALTER TABLE statement_positions ADD COLUMN model_version TEXT;  -- the label's
         UPDATE statement_positions SET topic_id = a.topic_id FROM topic_assignments AS a
         WHERE a.statement_id = statement_positions.statement_id;
+        UPDATE statement_positions SET model_version = l.model_version FROM labels AS l
+        WHERE l.target_type = 'statement' AND l.target_id = statement_positions.statement_id
+          AND l.debate = statement_positions.debate AND l.method = statement_positions.method;
         -- the listing filtered by topic, person or dates counts its facets from one index
         CREATE INDEX statement_positions_topic ON statement_positions(
             topic_id, debate, label, method, confidence, person_id, document_id, day);
+        -- a debate's position in confidence order (the listing and its export)
+        CREATE INDEX statement_positions_label ON statement_positions(
+            debate, label, confidence, statement_id, method, document_id);
         DROP INDEX statement_positions_person;  -- m007's, on person_id alone
         CREATE INDEX statement_positions_person ON statement_positions(
             person_id, debate, label, method, confidence, document_id, day, topic_id);
@@ -711,7 +719,8 @@ def m009_topic_person_facts(db: Database) -> None:
         WHEN NEW.target_type = 'statement'
         BEGIN {_refresh("{} = NEW.target_id", "NEW.debate", _TOPIC_ROWS)} END;
         CREATE TRIGGER statement_positions_label_update
-        AFTER UPDATE OF target_type, target_id, debate, label, confidence, method ON labels
+        AFTER UPDATE OF target_type, target_id, debate, label, confidence, method,
+            model_version ON labels
         WHEN OLD.target_type = 'statement' OR NEW.target_type = 'statement'
         BEGIN
             {_refresh("{} = OLD.target_id", "OLD.debate", _TOPIC_ROWS)}

@@ -128,7 +128,8 @@ class World:
         debate = self.rng.choice(list(DEBATES))
         set_label(self.db, kind, target, debate, self.rng.choice(DEBATES[debate]),
                   confidence=round(self.rng.random(), 3),
-                  method=self.rng.choice(["model", "model", "rule", "human"]))
+                  method=self.rng.choice(["model", "model", "rule", "human"]),
+                  model_version=f"v{self.rng.randrange(9)}")
 
     def relabel(self):
         rows = self.db.execute("SELECT id, method FROM labels ORDER BY id").fetchall()
@@ -137,6 +138,10 @@ class World:
         row = self.rng.choice(rows)
         debate = self.rng.choice(list(DEBATES))
         method = "human" if row[1] == "human" else self.rng.choice(["model", "rule"])
+        if self.rng.random() < 0.3:  # a new model version, nothing else
+            self.db.execute("UPDATE labels SET model_version = ? WHERE id = ?",
+                            [f"v{self.rng.randrange(9)}", row[0]])
+            return
         try:
             self.db.execute("UPDATE labels SET label = ?, debate = ?, method = ?, confidence = ?"
                             " WHERE id = ?", [self.rng.choice(DEBATES[debate]), debate, method,

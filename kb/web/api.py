@@ -159,26 +159,35 @@ def page_json(rows: list[dict[str, Any]], count: int | None, page: int, page_siz
     return jsonify({"rows": rows, "count": count, "next": following, **extra})
 
 
-def page_csv(rows: list, filename: str, *, columns: list[str] | None = None):
+_FORMULA = frozenset("=+-@")  # what a spreadsheet reads as the start of a formula
+
+
+def page_csv(rows: list, filename: str, *, columns: list[str] | None = None,
+             scraped: list[str] | None = None):
     """Rows (dicts, or tuples in the order of ``columns``) as a CSV download; a cell that a
     spreadsheet would run as a formula (= + - @) is written with a leading apostrophe,
-    since every text here was scraped."""
+    since every text here was scraped. ``scraped`` names the columns that can hold such
+    text (default: all), so that long exports test only those."""
     import csv
     import io
 
     from flask import Response
 
-    def safe(value: Any) -> Any:
-        return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") \
-            else value
-
     columns = columns or (list(rows[0]) if rows else ["id"])
     if rows and isinstance(rows[0], dict):
         rows = [[row.get(c) for c in columns] for row in rows]
+    tested = [i for i, c in enumerate(columns) if scraped is None or c in scraped]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    writer.writerows([[safe(v) for v in row] for row in rows])
+    safe = []
+    for row in rows:
+        for i in tested:
+            value = row[i]
+            if isinstance(value, str) and value[:1] in _FORMULA:
+                row = [*row[:i], "'" + value, *row[i + 1:]]
+        safe.append(row)
+    writer.writerows(safe)
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 

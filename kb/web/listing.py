@@ -79,24 +79,25 @@ _NARROW = ("person", "document", "site", "source", "topic", "q")
 # ... and these pick a range of an index (statement_positions_day) for the facet passes,
 # while a page is still read in sort order
 _RANGED = ("since", "until")
-# a page of rows: the keys in order from statement_positions alone, then what they show
-# (the CSV's columns first, in CSV_COLUMNS' order)
+# a page of rows: the keys in order from one index of statement_positions, then what they
+# show (the CSV's columns first, in CSV_COLUMNS' order; the model version is read from
+# statement_positions' row, for the rows of the page only)
 _ROWS = """
-    SELECT s.id, p.debate, p.label, p.method, p.confidence, l.model_version,
+    SELECT s.id, p.debate, p.label, p.method, p.confidence, m.model_version,
            s.text, s.speaker, s.kind, d.id AS document_id, d.title AS document_title,
            d.published, s.comment_id, s.speaker_person_id
     FROM (SELECT p.statement_id, p.debate, p.label, p.method, p.confidence, p.document_id
           FROM {} WHERE {} ORDER BY {order} LIMIT :limit OFFSET :offset) AS p
     CROSS JOIN documents AS d ON d.id = p.document_id
     CROSS JOIN statements AS s ON s.id = p.statement_id
-    CROSS JOIN labels AS l ON l.target_type = 'statement' AND l.target_id = p.statement_id
-                          AND l.debate = p.debate AND l.method = p.method
+    CROSS JOIN statement_positions AS m ON m.statement_id = p.statement_id
+                                       AND m.debate = p.debate
     ORDER BY {order}"""
 _FROM = {  # which table drives the page query (CROSS JOIN fixes SQLite's join order);
-    # {} is statement_positions, or the rows a counted text filter copied
-    "positions": "{} AS p",
-    "dates": "documents AS d CROSS JOIN {} AS p ON p.document_id = d.id",
-    "dates, narrow": "{} AS p JOIN documents AS d ON d.id = p.document_id",
+    # {} is statement_positions AS p (or the rows a counted text filter copied)
+    "positions": "{}",
+    "dates": "documents AS d CROSS JOIN {} ON p.document_id = d.id",
+    "dates, narrow": "{} JOIN documents AS d ON d.id = p.document_id",
 }
 # Facet counts. With no filter but debate, label and method, they come from the counts
 # that triggers keep (in all, per document, per person: migration m007; per topic: m009);
@@ -218,9 +219,14 @@ def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0
     """A page of rows as dicts (``plain``: as tuples in _ROWS' order)."""
     chosen = _chosen(filters)
     narrow = any(name in chosen for name in _NARROW) and filters.get("text") != "uncounted"
+    fragments = _fragments(filters, walking=not narrow)
+    table = f"{_positions(filters)} AS p"  # one of two fixed names
+    if not narrow and sort != "date" and {"debate", "label"} <= set(chosen):
+        # one position of one debate, read in confidence order from its own index
+        table = "statement_positions AS p INDEXED BY statement_positions_label"
+        fragments.update(debate=WHERE["debate"], label=WHERE["label"])
     source = ("positions" if sort != "date" else "dates, narrow" if narrow else "dates")
-    sql = _ROWS.format(_FROM[source].format(_positions(filters)),
-                       _where(chosen, _fragments(filters, walking=not narrow)),
+    sql = _ROWS.format(_FROM[source].format(table), _where(chosen, fragments),
                        order=SORTS.get(sort, SORTS["confidence"]))
     params = {**filters, "limit": -1 if limit is None else limit, "offset": offset}
     if plain:
@@ -362,4 +368,4 @@ def positions_csv():
     rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None,
                  plain=True)
     return page_csv([row[:len(CSV_COLUMNS)] for row in rows], "positions.csv",
-                    columns=CSV_COLUMNS)
+                    columns=CSV_COLUMNS, scraped=["text", "speaker", "document_title"])
