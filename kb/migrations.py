@@ -365,17 +365,18 @@ _POSITION_ROWS = """
     WHERE e.target_type = 'statement'"""
 
 
-def _refresh(statements: str, debate: str | None = None) -> str:
+def _refresh(statements: str, debate: str | None = None, rows: str = _POSITION_ROWS) -> str:
     """Trigger body: recompute the listing rows of the statements picked by ``statements``
     (an SQL condition on a statement id ``{}``), in ``debate`` or in all debates. Rows are
     deleted and inserted, never replaced or updated, so the count triggers see every
     change. For one debate, the label that counts is the one of highest precedence (what
-    the view picks, found without testing each label against the others)."""
+    the view picks, found without testing each label against the others). ``rows`` is the
+    INSERT of the rows (m007's, or m009's with the topic)."""
     where = statements.format("statement_id") + (f" AND debate = {debate}" if debate else "")
     delete = f"DELETE FROM statement_positions WHERE {where};"
     if debate is None:
-        return f"{delete}\n{_POSITION_ROWS} AND {statements.format('e.target_id')};"
-    best = (_POSITION_ROWS.replace("effective_labels AS e", "labels AS e")
+        return f"{delete}\n{rows} AND {statements.format('e.target_id')};"
+    best = (rows.replace("effective_labels AS e", "labels AS e")
             + f" AND {statements.format('e.target_id')} AND e.debate = {debate}"
             " ORDER BY (CASE e.method WHEN 'human' THEN 2 WHEN 'rule' THEN 1 ELSE 0 END) DESC"
             " LIMIT 1")
@@ -638,9 +639,247 @@ def m008_crawl_frontier(db: Database) -> None:
     )
 
 
+# m009: the listing row as m007 writes it, with the label's model version and the
+# statement's topic
+_TOPIC_ROWS = """
+    INSERT INTO statement_positions
+        (statement_id, debate, label, method, confidence, document_id, person_id, day,
+         text_length, model_version, topic_id)
+    SELECT e.target_id, e.debate, e.label, e.method, e.confidence, d.id, s.speaker_person_id,
+           substr(coalesce(c.posted_at, d.published), 1, 10), length(s.text), e.model_version,
+           (SELECT a.topic_id FROM topic_assignments AS a WHERE a.statement_id = s.id)
+    FROM effective_labels AS e JOIN statements AS s ON s.id = e.target_id
+    LEFT JOIN comments AS c ON c.id = s.comment_id
+    JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
+    WHERE e.target_type = 'statement'"""
+
+# one row per statement (whatever its labels) with what pages group and filter it by
+_FACT_ROWS = """
+    INSERT INTO statement_facts
+        (statement_rowid, statement_id, document_id, person_id, speaker, day, topic_id)
+    SELECT s.rowid, s.id, d.id, s.speaker_person_id, s.speaker,
+           substr(coalesce(c.posted_at, d.published), 1, 10),
+           (SELECT a.topic_id FROM topic_assignments AS a WHERE a.statement_id = s.id)
+    FROM statements AS s LEFT JOIN comments AS c ON c.id = s.comment_id
+    JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
+    WHERE {}"""
+
+
+def _facts(statements: str) -> str:
+    """Trigger body: recompute the statement_facts rows of the statements picked by
+    ``statements`` (an SQL condition on the statements row ``s``)."""
+    return (f"DELETE FROM statement_facts WHERE statement_rowid IN"
+            f" (SELECT s.rowid FROM statements AS s WHERE {statements});"
+            f"{_FACT_ROWS.format(statements)};")
+
+
+def _set_topic(statement: str) -> str:
+    """Trigger body: give the listing and fact rows of ``statement`` (an SQL expression)
+    the topic its topic_assignments row names, or none. Set, never counted up or down, so
+    an INSERT OR REPLACE (which fires no delete trigger) still leaves it right."""
+    topic = f"(SELECT a.topic_id FROM topic_assignments AS a WHERE a.statement_id = {statement})"
+    return "".join(
+        f" UPDATE {table} SET topic_id = {topic}"
+        f" WHERE statement_id = {statement} AND topic_id IS NOT {topic};"
+        for table in ("statement_positions", "statement_facts"))
+
+
+def _person_step(column: str, row: str, step: str) -> str:
+    """Trigger body: add ``step`` to the ``column`` count (statements or comments) of the
+    person ``row`` names."""
+    return (f"INSERT INTO person_counts (person_id, {column}) VALUES ({row}, {step})"
+            f" ON CONFLICT (person_id) DO UPDATE SET {column} = {column} + {step};")
+
+
+def _person_count_triggers(table: str, column: str, person: str) -> str:
+    """Keep person_counts.``column`` the number of rows of ``table`` whose ``person``
+    column names each person."""
+    return f"""
+        CREATE TRIGGER person_counts_{table}_insert AFTER INSERT ON {table}
+        WHEN NEW.{person} IS NOT NULL
+        BEGIN {_person_step(column, f"NEW.{person}", "1")} END;
+        CREATE TRIGGER person_counts_{table}_delete AFTER DELETE ON {table}
+        WHEN OLD.{person} IS NOT NULL
+        BEGIN {_person_step(column, f"OLD.{person}", "-1")} END;
+        CREATE TRIGGER person_counts_{table}_update AFTER UPDATE OF {person} ON {table}
+        WHEN OLD.{person} IS NOT NEW.{person}
+        BEGIN
+            INSERT INTO person_counts (person_id, {column})
+            SELECT OLD.{person}, -1 WHERE OLD.{person} IS NOT NULL
+            ON CONFLICT (person_id) DO UPDATE SET {column} = {column} - 1;
+            INSERT INTO person_counts (person_id, {column})
+            SELECT NEW.{person}, 1 WHERE NEW.{person} IS NOT NULL
+            ON CONFLICT (person_id) DO UPDATE SET {column} = {column} + 1;
+        END;"""
+
+
+def m009_topic_person_facts(db: Database) -> None:
+    """What the listing's topic filter, topic pages, the people list and search facets read
+    instead of joining every statement: the topic and the label's model version of each
+    ``statement_positions`` row (and its counts per topic), ``statement_facts`` (one row per statement, keyed by the rowid
+    the statements FTS index uses: its document, speaker, day and topic) and
+    ``person_counts`` (statements and comments per person), all kept by triggers. The
+    m007 triggers that write listing rows are replaced by the same ones with the topic."""
+    db.executescript(
+        f"""
+        ALTER TABLE statement_positions ADD COLUMN topic_id INTEGER;  -- topic_assignments'
+        ALTER TABLE statement_positions ADD COLUMN model_version TEXT;  -- the label's
+        UPDATE statement_positions SET topic_id = a.topic_id FROM topic_assignments AS a
+        WHERE a.statement_id = statement_positions.statement_id;
+        UPDATE statement_positions SET model_version = l.model_version FROM labels AS l
+        WHERE l.target_type = 'statement' AND l.target_id = statement_positions.statement_id
+          AND l.debate = statement_positions.debate AND l.method = statement_positions.method;
+        -- the listing filtered by topic, person or dates counts its facets from one index
+        CREATE INDEX statement_positions_topic ON statement_positions(
+            topic_id, debate, label, method, confidence, person_id, document_id, day);
+        -- a debate's position in confidence order (the listing and its export)
+        CREATE INDEX statement_positions_label ON statement_positions(
+            debate, label, confidence, statement_id, method, document_id);
+        DROP INDEX statement_positions_person;  -- m007's, on person_id alone
+        CREATE INDEX statement_positions_person ON statement_positions(
+            person_id, debate, label, method, confidence, document_id, day, topic_id);
+        CREATE INDEX statement_positions_day ON statement_positions(
+            day, debate, label, method, confidence, person_id, document_id, topic_id);
+        CREATE TABLE position_counts_by_topic (
+            topic_id INTEGER NOT NULL,
+            debate TEXT NOT NULL,
+            label TEXT NOT NULL,
+            method TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (topic_id, debate, label, method)
+        ) WITHOUT ROWID;
+        INSERT INTO position_counts_by_topic
+        SELECT topic_id, debate, label, method, count(*) FROM statement_positions
+        WHERE topic_id IS NOT NULL GROUP BY topic_id, debate, label, method;
+        -- rows are inserted and deleted (m007), and only their topic is ever updated
+        CREATE TRIGGER position_counts_topic_insert AFTER INSERT ON statement_positions
+        WHEN NEW.topic_id IS NOT NULL
+        BEGIN {_count("position_counts_by_topic", "topic_id", "NEW", "1")} END;
+        CREATE TRIGGER position_counts_topic_delete AFTER DELETE ON statement_positions
+        WHEN OLD.topic_id IS NOT NULL
+        BEGIN {_count("position_counts_by_topic", "topic_id", "OLD", "-1")} END;
+        CREATE TRIGGER position_counts_topic_update_old AFTER UPDATE OF topic_id
+        ON statement_positions WHEN OLD.topic_id IS NOT NULL
+        BEGIN {_count("position_counts_by_topic", "topic_id", "OLD", "-1")} END;
+        CREATE TRIGGER position_counts_topic_update_new AFTER UPDATE OF topic_id
+        ON statement_positions WHEN NEW.topic_id IS NOT NULL
+        BEGIN {_count("position_counts_by_topic", "topic_id", "NEW", "1")} END;
+        -- m007's triggers that write listing rows, now writing the topic too
+        DROP TRIGGER statement_positions_label_insert;
+        DROP TRIGGER statement_positions_label_update;
+        DROP TRIGGER statement_positions_label_delete;
+        DROP TRIGGER statement_positions_statement_insert;
+        DROP TRIGGER statement_positions_statement_update;
+        DROP TRIGGER statement_positions_comment_update;
+        DROP TRIGGER statement_positions_document_update;
+        CREATE TRIGGER statement_positions_label_insert AFTER INSERT ON labels
+        WHEN NEW.target_type = 'statement'
+        BEGIN {_refresh("{} = NEW.target_id", "NEW.debate", _TOPIC_ROWS)} END;
+        CREATE TRIGGER statement_positions_label_update
+        AFTER UPDATE OF target_type, target_id, debate, label, confidence, method,
+            model_version ON labels
+        WHEN OLD.target_type = 'statement' OR NEW.target_type = 'statement'
+        BEGIN
+            {_refresh("{} = OLD.target_id", "OLD.debate", _TOPIC_ROWS)}
+            {_refresh("{} = NEW.target_id", "NEW.debate", _TOPIC_ROWS)}
+        END;
+        CREATE TRIGGER statement_positions_label_delete AFTER DELETE ON labels
+        WHEN OLD.target_type = 'statement'
+        BEGIN {_refresh("{} = OLD.target_id", "OLD.debate", _TOPIC_ROWS)} END;
+        CREATE TRIGGER statement_positions_statement_insert AFTER INSERT ON statements
+        BEGIN {_refresh("{} = NEW.id", rows=_TOPIC_ROWS)} END;
+        CREATE TRIGGER statement_positions_statement_update
+        AFTER UPDATE OF id, document_id, comment_id, speaker_person_id, text ON statements
+        WHEN OLD.id IS NOT NEW.id OR OLD.document_id IS NOT NEW.document_id
+          OR OLD.comment_id IS NOT NEW.comment_id
+          OR OLD.speaker_person_id IS NOT NEW.speaker_person_id OR OLD.text IS NOT NEW.text
+        BEGIN
+            DELETE FROM statement_positions WHERE statement_id = OLD.id;
+            {_refresh("{} = NEW.id", rows=_TOPIC_ROWS)}
+        END;
+        CREATE TRIGGER statement_positions_comment_update
+        AFTER UPDATE OF document_id, posted_at ON comments
+        WHEN OLD.document_id IS NOT NEW.document_id OR OLD.posted_at IS NOT NEW.posted_at
+        BEGIN
+            {_refresh("{} IN (SELECT id FROM statements WHERE comment_id = NEW.id)",
+                      rows=_TOPIC_ROWS)}
+        END;
+        CREATE TRIGGER statement_positions_document_update AFTER UPDATE OF published ON documents
+        WHEN OLD.published IS NOT NEW.published
+        BEGIN
+            {_refresh("{} IN (SELECT id FROM statements WHERE document_id = NEW.id UNION ALL"
+                      " SELECT s.id FROM comments AS c JOIN statements AS s"
+                      " ON s.comment_id = c.id WHERE c.document_id = NEW.id)",
+                      rows=_TOPIC_ROWS)}
+        END;
+        CREATE TABLE statement_facts (
+            statement_rowid INTEGER PRIMARY KEY,  -- statements.rowid = statements_fts.rowid
+            statement_id TEXT NOT NULL UNIQUE,
+            document_id TEXT NOT NULL,         -- its own, or its comment's
+            person_id TEXT,                    -- speaker_person_id
+            speaker TEXT,
+            day TEXT,                          -- as statement_positions.day
+            topic_id INTEGER                   -- topic_assignments', if any
+        );
+        {_FACT_ROWS.format("1")};
+        -- a topic page's crossings (documents and speakers) read this index alone
+        CREATE INDEX statement_facts_topic ON statement_facts(topic_id, document_id, speaker);
+        CREATE TRIGGER statement_facts_statement_insert AFTER INSERT ON statements
+        BEGIN {_facts("s.rowid = NEW.rowid")} END;
+        CREATE TRIGGER statement_facts_statement_update
+        AFTER UPDATE OF id, document_id, comment_id, speaker, speaker_person_id ON statements
+        WHEN OLD.id IS NOT NEW.id OR OLD.document_id IS NOT NEW.document_id
+          OR OLD.comment_id IS NOT NEW.comment_id OR OLD.speaker IS NOT NEW.speaker
+          OR OLD.speaker_person_id IS NOT NEW.speaker_person_id
+        BEGIN
+            DELETE FROM statement_facts WHERE statement_rowid = OLD.rowid;
+            {_facts("s.rowid = NEW.rowid")}
+        END;
+        CREATE TRIGGER statement_facts_statement_delete AFTER DELETE ON statements
+        BEGIN DELETE FROM statement_facts WHERE statement_rowid = OLD.rowid; END;
+        CREATE TRIGGER statement_facts_comment_update
+        AFTER UPDATE OF document_id, posted_at ON comments
+        WHEN OLD.document_id IS NOT NEW.document_id OR OLD.posted_at IS NOT NEW.posted_at
+        BEGIN {_facts("s.comment_id = NEW.id")} END;
+        CREATE TRIGGER statement_facts_document_update AFTER UPDATE OF published ON documents
+        WHEN OLD.published IS NOT NEW.published
+        BEGIN
+            {_facts("s.document_id = NEW.id")}
+            {_facts("s.comment_id IN (SELECT id FROM comments WHERE document_id = NEW.id)")}
+        END;
+        -- a topic's statements, moved by hand first, then most typical first
+        CREATE INDEX topic_assignments_typical ON topic_assignments(
+            topic_id, method = 'human' DESC, score DESC, statement_id);
+        CREATE TRIGGER statement_topic_insert AFTER INSERT ON topic_assignments
+        BEGIN {_set_topic("NEW.statement_id")} END;
+        CREATE TRIGGER statement_topic_update AFTER UPDATE OF statement_id, topic_id
+        ON topic_assignments
+        BEGIN {_set_topic("OLD.statement_id")} {_set_topic("NEW.statement_id")} END;
+        CREATE TRIGGER statement_topic_delete AFTER DELETE ON topic_assignments
+        BEGIN {_set_topic("OLD.statement_id")} END;
+        -- how many statements each person said and comments they wrote (the people list)
+        CREATE TABLE person_counts (
+            person_id TEXT PRIMARY KEY,
+            statements INTEGER NOT NULL DEFAULT 0,
+            comments INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        INSERT INTO person_counts (person_id, statements)
+        SELECT speaker_person_id, count(*) FROM statements
+        WHERE speaker_person_id IS NOT NULL GROUP BY speaker_person_id;
+        INSERT INTO person_counts (person_id, comments)
+        SELECT author_person_id, count(*) FROM comments
+        WHERE author_person_id IS NOT NULL GROUP BY author_person_id
+        ON CONFLICT (person_id) DO UPDATE SET comments = excluded.comments;
+        {_person_count_triggers("statements", "statements", "speaker_person_id")}
+        {_person_count_triggers("comments", "comments", "author_person_id")}
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
                                m004_topics, m005_web_sources, m006_jobs_and_users,
-                               m007_listing_indexes, m008_crawl_frontier]
+                               m007_listing_indexes, m008_crawl_frontier,
+                               m009_topic_person_facts]
 
 
 def schema_version(db: Database) -> int:

@@ -1,4 +1,13 @@
-"""Full-text search (SQLite FTS5) over documents, comments and statements.
+"""Full-text search (SQLite FTS5) over documents, comments and statements: the one place
+the CLI (``cxkb search``) and the web (``/search``) ask.
+
+A search reads each FTS index as little as it can, so that a common word over 100k
+statements stays usable: counts come from the indexes alone; each kind's best hits are
+ranked by bm25 in the index, and only the hits of the page are given snippets and joined
+to their rows. With filters (site, source, person, dates, debate and position), or when
+the words match few enough texts (``FACET_LIMIT``), the matches are copied once into a
+temporary table with what they are filtered and faceted by, and the facets are counted
+from it.
 
 Snippets mark matches with the control characters ``HIT_START``/``HIT_END`` so that each
 front end can escape the text first and highlight afterwards (``snippet_parts``).
@@ -6,9 +15,11 @@ front end can escape the text first and highlight afterwards (``snippet_parts``)
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -16,32 +27,138 @@ from kb.errors import SearchError
 
 HIT_START, HIT_END = "\x02", "\x03"
 KINDS = ("document", "comment", "statement")
+# Facets are counted (from a temporary copy of the matches) when the words match at most
+# this many texts of all kinds, or when a filter is chosen; beyond it a search gives its
+# counts per kind and its best hits, and says why there are no facets. (Counting costs
+# about 25 µs of CPU per text on the 2-core development machine: 2,500 keep a page near
+# 80 ms.)
+FACET_LIMIT = 2_500
+FACET_SIZE = 15
 
-_QUERIES = {
+_FTS = {"document": "documents_fts", "comment": "comments_fts", "statement": "statements_fts"}
+# fixed SQL per kind; {fts} is the kind's FTS table (a name from _FTS)
+_COUNT = "SELECT count(*) FROM {fts} WHERE {fts} MATCH :q"
+# The best n of a kind, with their snippets (SQLite makes snippets only for the rows the
+# LIMIT keeps: one pass over the index). "+rowid" keeps SQLite from handing FTS5 the
+# rowids one at a time, which would read the index once per rowid.
+_SNIPPET = "snippet({fts}, -1, char(2), char(3), '…', 24)"
+_RANK = """
+    SELECT rowid, bm25({fts}) AS rank, {snippet}
+    FROM {fts} WHERE {fts} MATCH :q {filtered} ORDER BY rank LIMIT :n"""
+# later pages: the best n are ranked without snippets, then the page's are made
+_SNIPPETS = """
+    SELECT rowid, snippet({fts}, -1, char(2), char(3), '…', 24) FROM {fts}
+    WHERE {fts} MATCH :q AND +rowid IN (SELECT value FROM json_each(:rowids))"""
+_FILTERED = ("AND +rowid IN (SELECT h.rowid FROM temp.search_hits AS h"
+             " WHERE h.kind = :kind AND {})")
+_ROWS = {  # what a hit shows, by the rowids of its kind
     "document": """
-        SELECT 'document' AS kind, d.id AS id, d.id AS document_id, d.title AS title,
-               d.author AS author, snippet(documents_fts, -1, char(2), char(3), '…', 24) AS snippet,
-               bm25(documents_fts) AS rank
-        FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
+        SELECT x.rowid, x.id, x.id AS document_id, x.title, x.author FROM documents AS x
+        WHERE x.rowid IN (SELECT value FROM json_each(:rowids))""",
+    "comment": """
+        SELECT x.rowid, x.id, x.document_id, d.title, x.author FROM comments AS x
+        JOIN documents AS d ON d.id = x.document_id
+        WHERE x.rowid IN (SELECT value FROM json_each(:rowids))""",
+    "statement": """
+        SELECT x.rowid, s.id, x.document_id, d.title, s.speaker AS author
+        FROM statement_facts AS x JOIN statements AS s ON s.rowid = x.statement_rowid
+        JOIN documents AS d ON d.id = x.document_id
+        WHERE x.statement_rowid IN (SELECT value FROM json_each(:rowids))""",
+}
+# The matches of each kind with what filters and facets read: its document (and that
+# document's site and source), its person (speaker or author) and its day (as the
+# listing's: a comment's, else its document's). Statements read statement_facts (m009).
+_HITS = {
+    "document": """
+        INSERT INTO temp.search_hits
+        SELECT 'document', t.rowid, x.id, x.id, x.author_person_id, substr(x.published, 1, 10),
+               x.site, x.source_id
+        FROM documents_fts AS t CROSS JOIN documents AS x ON x.rowid = t.rowid
         WHERE documents_fts MATCH :q""",
     "comment": """
-        SELECT 'comment' AS kind, c.id AS id, c.document_id AS document_id, d.title AS title,
-               c.author AS author, snippet(comments_fts, -1, char(2), char(3), '…', 24) AS snippet,
-               bm25(comments_fts) AS rank
-        FROM comments_fts JOIN comments c ON c.rowid = comments_fts.rowid
-        JOIN documents d ON d.id = c.document_id
+        INSERT INTO temp.search_hits
+        SELECT 'comment', t.rowid, x.id, x.document_id, x.author_person_id,
+               substr(coalesce(x.posted_at, d.published), 1, 10), d.site, d.source_id
+        FROM comments_fts AS t CROSS JOIN comments AS x ON x.rowid = t.rowid
+        JOIN documents AS d ON d.id = x.document_id
         WHERE comments_fts MATCH :q""",
     "statement": """
-        SELECT 'statement' AS kind, s.id AS id,
-               coalesce(s.document_id, c.document_id) AS document_id, d.title AS title,
-               s.speaker AS author,
-               snippet(statements_fts, -1, char(2), char(3), '…', 24) AS snippet,
-               bm25(statements_fts) AS rank
-        FROM statements_fts JOIN statements s ON s.rowid = statements_fts.rowid
-        LEFT JOIN comments c ON c.id = s.comment_id
-        JOIN documents d ON d.id = coalesce(s.document_id, c.document_id)
+        INSERT INTO temp.search_hits
+        SELECT 'statement', t.rowid, x.statement_id, x.document_id, x.person_id, x.day,
+               d.site, d.source_id
+        FROM statements_fts AS t CROSS JOIN statement_facts AS x ON x.statement_rowid = t.rowid
+        JOIN documents AS d ON d.id = x.document_id
         WHERE statements_fts MATCH :q""",
 }
+_TEMP = (
+    "DROP TABLE IF EXISTS temp.search_hits",
+    "DROP TABLE IF EXISTS temp.search_labels",
+    """CREATE TEMP TABLE search_hits (kind TEXT NOT NULL, rowid INTEGER NOT NULL,
+       id TEXT NOT NULL, document_id TEXT, person_id TEXT, day TEXT, site TEXT,
+       source_id TEXT, PRIMARY KEY (kind, rowid))""",
+    """CREATE TEMP TABLE search_labels (kind TEXT NOT NULL, id TEXT NOT NULL,
+       debate TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (kind, id, debate))""",
+)
+# the label that counts for each hit in each debate: statements' from statement_positions
+# (m007), comments' and documents' from the effective_labels view
+_LABELS = """
+    INSERT INTO temp.search_labels
+    SELECT h.kind, h.id, p.debate, p.label FROM temp.search_hits AS h
+    JOIN statement_positions AS p ON p.statement_id = h.id WHERE h.kind = 'statement'
+    UNION ALL
+    SELECT h.kind, h.id, e.debate, e.label FROM temp.search_hits AS h
+    JOIN effective_labels AS e ON e.target_type = h.kind AND e.target_id = h.id
+    WHERE h.kind IN ('comment', 'document')"""
+# one fixed fragment per filter, over temp.search_hits AS h
+_WHERE = {
+    "kind": "h.kind IN (SELECT value FROM json_each(:kinds))",
+    "site": "h.site = :site",
+    "source": "h.source_id = :source",
+    "person": "h.person_id = :person",
+    "since": "h.day >= :since",
+    "until": "h.day <= :until",
+    "debate": "EXISTS (SELECT 1 FROM temp.search_labels AS l WHERE l.kind = h.kind"
+              " AND l.id = h.id AND l.debate = :debate AND (:label = '' OR l.label = :label))",
+    "label": "EXISTS (SELECT 1 FROM temp.search_labels AS l WHERE l.kind = h.kind"
+             " AND l.id = h.id AND l.label = :label AND (:debate = '' OR l.debate = :debate))",
+}
+# each facet counts as if its own filter (or filters) were not chosen; rows: value(s), n
+_FACETS = {
+    "kind": ("SELECT h.kind, count(*) FROM temp.search_hits AS h WHERE {} GROUP BY h.kind",
+             ("kind",)),
+    "position": ("""SELECT l.debate, l.label, count(*) FROM temp.search_hits AS h
+                    JOIN temp.search_labels AS l ON l.kind = h.kind AND l.id = h.id
+                    WHERE {} GROUP BY l.debate, l.label""", ("debate", "label")),
+    "site": ("""SELECT h.site, count(*) FROM temp.search_hits AS h
+                WHERE {} AND h.site IS NOT NULL GROUP BY h.site""", ("site",)),
+    "source": ("""SELECT h.source_id, count(*) FROM temp.search_hits AS h
+                  WHERE {} GROUP BY h.source_id""", ("source",)),
+    "person": ("""SELECT h.person_id, count(*) FROM temp.search_hits AS h
+                  WHERE {} AND h.person_id IS NOT NULL GROUP BY h.person_id""", ("person",)),
+    "year": ("""SELECT substr(h.day, 1, 4), count(*) FROM temp.search_hits AS h
+                WHERE {} AND h.day IS NOT NULL GROUP BY 1""", ("since", "until")),
+}
+_NAMES = {  # names for the values of the largest facet entries
+    "source": "SELECT id, coalesce(url, locator) FROM sources"
+              " WHERE id IN (SELECT value FROM json_each(:ids))",
+    "person": "SELECT id, name FROM people WHERE id IN (SELECT value FROM json_each(:ids))",
+}
+
+
+@dataclass
+class SearchFilters:
+    """What a search is narrowed to, besides its words and kinds. Empty strings: none.
+    ``since``/``until`` compare with a hit's day (YYYY-MM-DD, or its prefix)."""
+    site: str = ""
+    source: str = ""
+    person: str = ""
+    since: str = ""
+    until: str = ""
+    debate: str = ""
+    label: str = ""
+
+    def chosen(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
 
 
 @dataclass
@@ -59,7 +176,11 @@ class SearchHit:
 class SearchResults:
     query: str
     hits: list[SearchHit]
-    counts: dict[str, int]  # matches per kind, for facets
+    counts: dict[str, int]  # matches per kind searched (with the filters)
+    # facet name -> [{"value", "name", "n"}], largest first; None when not counted
+    facets: dict[str, list[dict[str, Any]]] | None = None
+    matches: int = 0  # texts of every kind the words match, before any filter
+    filters: SearchFilters = field(default_factory=SearchFilters)
 
     @property
     def total(self) -> int:
@@ -91,7 +212,26 @@ def literal_query(query: str) -> str:
     return " ".join(f'"{w}"' for w in words)
 
 
-def _run(db: Database, sql: str, params: dict, query: str) -> list[sqlite3.Row]:
+_TERMS = re.compile(r'"([^"]*)"|(\w+)(\*?)')
+
+
+def words_query(text: str) -> str:
+    """An FTS5 query for text that contains every word of ``text``: a word matches any
+    form of itself (the index stems: "owns" finds "own"), ``"quoted words"`` match as a
+    phrase and ``word*`` as a prefix. Operators and punctuation are not read, so the
+    query can never be refused; no words gives ''."""
+    parts = []
+    for phrase, word, star in _TERMS.findall(text):
+        if word:
+            parts.append(f'"{word}"{star}')
+        elif words := re.findall(r"\w+", phrase):
+            parts.append('"' + " ".join(words) + '"')
+    return " ".join(parts)
+
+
+def run_query(db: Database, sql: str, params: dict, query: str) -> list[tuple]:
+    """Run ``sql`` for the FTS5 ``query``; a query FTS5 cannot read raises SearchError
+    with what is wrong and how to write it."""
     try:
         return db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as error:
@@ -104,24 +244,121 @@ def _run(db: Database, sql: str, params: dict, query: str) -> list[sqlite3.Row]:
         ) from None
 
 
+def _where(chosen: dict[str, str], without: tuple[str, ...] = ()) -> str:
+    names = [n for n in _WHERE if n in chosen and n not in without]
+    if "debate" in names and "label" in names:
+        names.remove("label")  # the debate fragment tests the label too
+    return " AND ".join(_WHERE[n] for n in names) or "1"
+
+
+def _facets(db: Database, chosen: dict[str, str], params: dict) -> dict[str, list[dict]]:
+    """Each facet's entries ({"value", "name", "n"}; positions also "debate" and "label"),
+    largest first (years in order), from the copied matches."""
+    out = {}
+    for name, (sql, own) in _FACETS.items():
+        entries = []
+        for *values, n in db.execute(sql.format(_where(chosen, own)), params).fetchall():
+            if name == "position":
+                entries.append({"value": f"{values[0]}: {values[1]}", "name":
+                                f"{values[0]}: {values[1]}", "debate": values[0],
+                                "label": values[1], "n": n})
+            elif n:
+                entries.append({"value": values[0], "name": values[0], "n": n})
+        if name == "year":
+            entries.sort(key=lambda e: e["value"])
+        else:
+            entries.sort(key=lambda e: (-e["n"], str(e["value"])))
+            del entries[FACET_SIZE:]
+        if name in _NAMES and entries:
+            names = dict(db.execute(_NAMES[name], {
+                "ids": json.dumps([e["value"] for e in entries])}).fetchall())
+            for e in entries:
+                e["name"] = names.get(e["value"], e["value"])
+        out[name] = entries
+    return out
+
+
 def search(
     db: Database, query: str, *, kinds: tuple[str, ...] = KINDS, limit: int = 20,
-    offset: int = 0,
+    offset: int = 0, filters: SearchFilters | None = None, facets: bool = False,
 ) -> SearchResults:
-    """Matches for an FTS5 ``query`` over the chosen kinds, best first."""
+    """Matches for an FTS5 ``query`` over the chosen kinds, best (bm25) first, with
+    their counts per kind; narrowed by ``filters``; with ``facets`` counted when the
+    words match at most FACET_LIMIT texts or a filter is chosen (else ``facets`` is
+    None). Raises SearchError for an empty, overlong or unreadable query."""
     check_query(query)
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise SearchError(f"unknown kind(s) {sorted(unknown)}; choose from {list(KINDS)}")
-    counts = {}
+    filters = filters or SearchFilters()
+    chosen = filters.chosen()
+    params: dict[str, Any] = {"q": query, **asdict(filters), "kinds": json.dumps(kinds)}
+    every = {kind: run_query(db, _COUNT.format(fts=_FTS[kind]), params, query)[0][0]
+             for kind in KINDS}
+    matches = sum(every.values())
+    counted = facets and matches <= FACET_LIMIT
+    found = None
+    counts = {kind: every[kind] for kind in kinds}
+    if counted or chosen:  # the matches are copied, to be filtered or faceted (temporary
+        # tables of this connection: sqlite-utils commits each write unless the caller
+        # has a transaction open, which then holds them)
+        for sql in _TEMP:
+            db.execute(sql)
+        for kind in KINDS:
+            if every[kind]:
+                db.execute(_HITS[kind], params)
+        if counted or "debate" in chosen or "label" in chosen:
+            db.execute(_LABELS)
+        if counted:
+            found = _facets(db, {**chosen, "kind": "x"}, params)
+            by_kind = {row["value"]: row["n"] for row in found["kind"]}
+        else:
+            by_kind = dict(db.execute(_FACETS["kind"][0].format(_where(chosen)),
+                                      params).fetchall())
+        counts = {kind: by_kind.get(kind, 0) for kind in kinds}
+    ranked = []
     for kind in kinds:
-        count_sql = "SELECT count(*) FROM (" + _QUERIES[kind] + ")"
-        counts[kind] = _run(db, count_sql, {"q": query}, query)[0][0]
-    union = " UNION ALL ".join(_QUERIES[kind] for kind in kinds)
-    rows = _run(db, union + " ORDER BY rank LIMIT :limit OFFSET :offset",
-                {"q": query, "limit": limit, "offset": offset}, query)
-    hits = [SearchHit(*row) for row in rows]
-    return SearchResults(query=query, hits=hits, counts=counts)
+        if not counts[kind]:
+            continue
+        filtered = _FILTERED.format(_where(chosen)) if chosen else ""
+        snippet = _SNIPPET.format(fts=_FTS[kind]) if not offset else "NULL"
+        sql = _RANK.format(fts=_FTS[kind], filtered=filtered, snippet=snippet)
+        ranked += [(rank, kind, rowid, snippet) for rowid, rank, snippet in run_query(
+            db, sql, {**params, "kind": kind, "n": offset + limit}, query)]
+    page = sorted(ranked)[offset:offset + limit]
+    if offset:
+        page = _snippets(db, query, page)
+    hits = _hits(db, page)
+    return SearchResults(query=query, hits=hits, counts=counts, facets=found,
+                         matches=matches, filters=filters)
+
+
+def _snippets(db: Database, query: str,
+              page: list[tuple[float, str, int, str]]) -> list[tuple[float, str, int, str]]:
+    """The page's (rank, kind, rowid, _) with their snippets."""
+    found = {}
+    for kind in KINDS:
+        rowids = [rowid for _rank, k, rowid, _snippet in page if k == kind]
+        if rowids:
+            for rowid, snippet in run_query(db, _SNIPPETS.format(fts=_FTS[kind]), {
+                    "q": query, "rowids": json.dumps(rowids)}, query):
+                found[kind, rowid] = snippet
+    return [(rank, kind, rowid, found.get((kind, rowid), ""))
+            for rank, kind, rowid, _snippet in page]
+
+
+def _hits(db: Database, ranked: list[tuple[float, str, int, str]]) -> list[SearchHit]:
+    """The ranked (rank, kind, rowid, snippet) as hits, joined to their rows (the rows of
+    the page only)."""
+    shown: dict[str, list[int]] = {}
+    for _rank, kind, rowid, _snippet in ranked:
+        shown.setdefault(kind, []).append(rowid)
+    rows = {}
+    for kind, rowids in shown.items():
+        for rowid, *row in db.execute(_ROWS[kind], {"rowids": json.dumps(rowids)}):
+            rows[kind, rowid] = row
+    return [SearchHit(kind, *rows[kind, rowid], snippet, rank)
+            for rank, kind, rowid, snippet in ranked if (kind, rowid) in rows]
 
 
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:

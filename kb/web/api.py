@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify
 bp = Blueprint("api", __name__)
 
 _PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
-         "description": "Page number (50 rows a page)."}
+         "description": "Page number, from 1 (50 rows a page; people 100, search 20)."}
 
 
 def _q(name: str, description: str, kind: str = "string") -> dict[str, Any]:
@@ -53,7 +53,8 @@ STATEMENT_FILTERS = [
     _q("since", "Published on or after (YYYY-MM-DD)."),
     _q("until", "Published on or before (YYYY-MM-DD)."),
     _q("min_confidence", "Lowest confidence, 0..1.", "number"),
-    _q("q", "Words the statement contains."),
+    _q("q", "Words the statement contains, each in any form (\"owns\" finds \"own\");"
+            " \"quoted words\" as a phrase, word* as a prefix."),
     _q("sort", "confidence, least-certain or date."),
 ]
 
@@ -71,16 +72,28 @@ def openapi_document() -> dict[str, Any]:
             "/documents.json": _listing("Articles and posts", [], "Document"),
             "/people.json": _listing("People", [], "Person"),
             "/topics.json": _listing("Topics", [], "Topic"),
-            "/search.json": _listing("Full-text search over statements, comments and documents",
-                                     [{**_q("q", "SQLite FTS5 query"), "required": True},
-                                      _q("kind", "statement, comment or document")], "Hit"),
+            "/search.json": _listing(
+                "Full-text search over statements, comments and documents, with facets"
+                " (kind, position, site, source, person, year) when the words match few"
+                " enough texts or a filter is chosen",
+                [{**_q("q", "SQLite FTS5 query"), "required": True},
+                 _q("kind", "statement, comment or document (repeatable)"),
+                 _q("debate", "Only hits whose label in this debate is ..."),
+                 _q("label", "... this position (with or without debate)."),
+                 _q("site", "The hit's document's site."),
+                 _q("source", "The hit's document's source id."),
+                 _q("person", "The speaker's or author's person id."),
+                 _q("since", "On or after (YYYY-MM-DD): a comment's day, else its document's."),
+                 _q("until", "On or before (YYYY-MM-DD).")], "Hit"),
             "/debates.json": _object("Each debate with its positions, counts and quotes", []),
             "/threads/{document_id}.json": _object("A document with its nested comments",
                                                    [_path("document_id")]),
             "/people/{person_id}.json": _object("A person's positions, quotes and relations",
                                                 [_path("person_id")]),
-            "/topics/{topic_id}.json": _object("A topic with its positions and people",
-                                               [_path("topic_id")]),
+            "/topics/{topic_id}.json": _object(
+                "A topic with its positions, years, sources and people, and a page of its"
+                " statements (50 a page; next: the following page or null)",
+                [_path("topic_id"), _PAGE]),
             "/jobs/{job_id}.json": _object("A background job: status, progress, result",
                                            [_path("job_id")]),
             "/label": {"post": {
@@ -105,7 +118,10 @@ def openapi_document() -> dict[str, Any]:
         "components": {"schemas": {
             "Page": {"type": "object", "required": ["rows", "count", "next"], "properties": {
                 "rows": {"type": "array"},
-                "count": {"type": "integer", "description": "Rows matching, all pages"},
+                "count": {"type": ["integer", "null"],
+                          "description": "Rows matching, all pages (null: too many to count,"
+                                         " as when a text filter matches more statements"
+                                         " than the listing counts)"},
                 "next": {"type": ["string", "null"], "description": "The next page's URL"}}},
             "Statement": {"type": "object", "properties": {
                 "id": {"type": "string"}, "debate": {"type": "string"},
@@ -128,34 +144,50 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def page_json(rows: list[dict[str, Any]], count: int, page: int, page_size: int,
-              **extra: Any):
+def page_json(rows: list[dict[str, Any]], count: int | None, page: int, page_size: int,
+              *, more: bool | None = None, **extra: Any):
     """A listing's JSON: ``{"rows", "count", "next"}`` (plus ``extra`` keys), where ``next``
-    is this same request for the following page, or None on the last one."""
+    is this same request for the following page, or None on the last one. ``count`` is
+    None when the rows were too many to count; ``more`` then tells whether a next page
+    has rows."""
     from flask import request, url_for
 
     following = None
-    if page * page_size < count:
+    if (page * page_size < count) if count is not None else more:
         args = {**request.args.to_dict(), "page": page + 1}
         following = url_for(request.endpoint, **(request.view_args or {}), **args)
     return jsonify({"rows": rows, "count": count, "next": following, **extra})
 
 
-def page_csv(rows: list[dict[str, Any]], filename: str, *, columns: list[str] | None = None):
-    """Rows as a CSV download; a cell that a spreadsheet would run as a formula (= + - @)
-    is written with a leading apostrophe, since every text here was scraped."""
+_FORMULA = frozenset("=+-@")  # what a spreadsheet reads as the start of a formula
+
+
+def page_csv(rows: list, filename: str, *, columns: list[str] | None = None,
+             scraped: list[str] | None = None):
+    """Rows (dicts, or tuples in the order of ``columns``) as a CSV download; a cell that a
+    spreadsheet would run as a formula (= + - @) is written with a leading apostrophe,
+    since every text here was scraped. ``scraped`` names the columns that can hold such
+    text (default: all), so that long exports test only those."""
     import csv
     import io
 
     from flask import Response
 
     columns = columns or (list(rows[0]) if rows else ["id"])
+    if rows and isinstance(rows[0], dict):
+        rows = [[row.get(c) for c in columns] for row in rows]
+    tested = [i for i, c in enumerate(columns) if scraped is None or c in scraped]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    safe = []
     for row in rows:
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                         for k, v in row.items()})
+        for i in tested:
+            value = row[i]
+            if isinstance(value, str) and value[:1] in _FORMULA:
+                row = [*row[:i], "'" + value, *row[i + 1:]]
+        safe.append(row)
+    writer.writerows(safe)
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 

@@ -4,10 +4,12 @@ counts, sorting and pages, and the same filtered rows as JSON or CSV (Datasette 
 the URL is the interface).
 
 The rows come from ``statement_positions`` (the ``effective_labels`` view joined to
-statements and documents, kept current by triggers: see migration m007), so counting,
-faceting and sorting 100k statements reads indexes rather than testing every label for
-one that outranks it. Every SQL fragment below is fixed text chosen by the name of a
-filter; values only ever travel as parameters.
+statements and documents, with the statement's topic, kept current by triggers: see
+migrations m007 and m009), so counting, faceting and sorting 100k statements reads
+indexes rather than testing every label for one that outranks it. "Text contains" reads
+the statements' FTS index (``kb.search.words_query``: every word, in any form). Every SQL
+fragment below is fixed text chosen by the name of a filter; values only ever travel as
+parameters.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from kb.search import words_query
 from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
 
@@ -39,43 +43,65 @@ WHERE = {  # one fixed fragment per filter, used only when the filter is set
     "document": "p.document_id = :document",
     "site": "p.document_id IN (SELECT id FROM documents WHERE site = :site)",
     "source": "p.document_id IN (SELECT id FROM documents WHERE source_id = :source)",
-    "topic": "p.statement_id IN (SELECT statement_id FROM topic_assignments"
-             " WHERE topic_id = :topic)",
+    "topic": "p.topic_id = :topic",
     "since": "p.day >= :since",  # the day of the statement's comment, else document
     "until": "p.day <= :until",
     "min_confidence": "coalesce(p.confidence, 1) >= :min_confidence",  # see _fragments
-    "q": "p.statement_id IN (SELECT value FROM json_each(:q_matches))",  # see _matching
+    "q": "(SELECT f.statement_rowid FROM statement_facts AS f"  # see _matching
+         " WHERE f.statement_id = p.statement_id) IN temp.text_matches",
 }
-_TEXT = "SELECT json_group_array(id) FROM statements WHERE text LIKE '%' || :q || '%'"
+# A text filter that matches at most this many statements has its rows copied to a
+# temporary table (text_positions), from which counts and facets are read; one that
+# matches more is tested row by row (text_matches) while a page is read in sort order,
+# and its rows are neither counted nor faceted (that would read every one of them).
+TEXT_LIMIT = 5_000
+_TEXT_COUNT = "SELECT count(*) FROM statements_fts WHERE statements_fts MATCH :words"
+_TEXT_IDS = """
+    SELECT f.statement_id FROM statement_facts AS f WHERE f.statement_rowid IN
+        (SELECT rowid FROM statements_fts WHERE statements_fts MATCH :words)"""
+_TEXT_TABLES = {
+    "counted": (("CREATE TEMP TABLE text_positions AS SELECT p.* FROM statement_positions"
+                 f" AS p WHERE p.statement_id IN ({_TEXT_IDS})"),),
+    "uncounted": ("CREATE TEMP TABLE text_matches (statement_rowid INTEGER PRIMARY KEY)",
+                  ("INSERT INTO temp.text_matches SELECT rowid FROM statements_fts"
+                   " WHERE statements_fts MATCH :words")),
+}
 # With no filter that picks out few rows, pages are read in sort order from an index
 # (statement_positions_confidence, or documents_published for dates) and these filters
 # are tested on the way: the leading "+" keeps SQLite from using an index for them.
 _WALKING = {"debate": "+p.debate = :debate", "label": "+p.label = :label",
-            "method": "+p.method = :method"}
+            "method": "+p.method = :method", "since": "+p.day >= :since",
+            "until": "+p.day <= :until"}
 # a range on statement_positions_confidence, right while no confidence is NULL (none is
 # written today; coalesce(NULL, 1) would count it as certain)
 _SURE = {"min_confidence": "p.confidence >= :min_confidence"}
-_NARROW = ("person", "document", "site", "source", "topic")
-# a page of rows: the keys in order from statement_positions alone, then what they show
+_NARROW = ("person", "document", "site", "source", "topic", "q")
+# ... and these pick a range of an index (statement_positions_day) for the facet passes,
+# while a page is still read in sort order
+_RANGED = ("since", "until")
+# a page of rows: the keys in order from one index of statement_positions, then what they
+# show (the CSV's columns first, in CSV_COLUMNS' order; the model version is read from
+# statement_positions' row, for the rows of the page only)
 _ROWS = """
-    SELECT s.id, p.debate, p.label, p.method, p.confidence, l.model_version,
-           s.text, s.speaker, s.speaker_person_id, s.kind, d.id AS document_id,
-           d.title AS document_title, d.published, s.comment_id
+    SELECT s.id, p.debate, p.label, p.method, p.confidence, m.model_version,
+           s.text, s.speaker, s.kind, d.id AS document_id, d.title AS document_title,
+           d.published, s.comment_id, s.speaker_person_id
     FROM (SELECT p.statement_id, p.debate, p.label, p.method, p.confidence, p.document_id
           FROM {} WHERE {} ORDER BY {order} LIMIT :limit OFFSET :offset) AS p
     CROSS JOIN documents AS d ON d.id = p.document_id
     CROSS JOIN statements AS s ON s.id = p.statement_id
-    CROSS JOIN labels AS l ON l.target_type = 'statement' AND l.target_id = p.statement_id
-                          AND l.debate = p.debate AND l.method = p.method
+    CROSS JOIN statement_positions AS m ON m.statement_id = p.statement_id
+                                       AND m.debate = p.debate
     ORDER BY {order}"""
-_FROM = {  # which table drives the page query (CROSS JOIN fixes SQLite's join order)
-    "positions": "statement_positions AS p",
-    "dates": "documents AS d CROSS JOIN statement_positions AS p ON p.document_id = d.id",
-    "dates, narrow": "statement_positions AS p JOIN documents AS d ON d.id = p.document_id",
+_FROM = {  # which table drives the page query (CROSS JOIN fixes SQLite's join order);
+    # {} is statement_positions AS p (or the rows a counted text filter copied)
+    "positions": "{}",
+    "dates": "documents AS d CROSS JOIN {} ON p.document_id = d.id",
+    "dates, narrow": "{} JOIN documents AS d ON d.id = p.document_id",
 }
 # Facet counts. With no filter but debate, label and method, they come from the counts
-# that triggers keep (in all, per document, per person: migration m007); otherwise from
-# statement_positions. Debate, label and method are counted in one pass.
+# that triggers keep (in all, per document, per person: migration m007; per topic: m009);
+# otherwise from statement_positions. Debate, label and method are counted in one pass.
 _COUNTED = {"debate": "debate = :debate", "label": "label = :label",
             "method": "method = :method"}
 _PASSES = {
@@ -84,6 +110,9 @@ _PASSES = {
     ("label", "scanned"): """
         SELECT p.debate, p.label, p.method, count(*) AS n FROM {}
         WHERE {} GROUP BY p.debate, p.label, p.method""",
+    ("label", "topic"): """
+        SELECT debate, label, method, n FROM position_counts_by_topic
+        WHERE topic_id = :topic AND {}""",
     ("person", "counted"): """
         SELECT person_id AS value, sum(n) AS n FROM position_counts_by_person
         WHERE {} GROUP BY person_id ORDER BY n DESC, value LIMIT :facet_size""",
@@ -100,7 +129,9 @@ _PASSES = {
 }
 # a facet pass over many rows reads the one index that holds every column it needs
 _SCANNED = {"narrow": "statement_positions AS p",
-            "wide": "statement_positions AS p INDEXED BY statement_positions_confidence"}
+            "wide": "statement_positions AS p INDEXED BY statement_positions_confidence",
+            "ranged": "statement_positions AS p INDEXED BY statement_positions_day",
+            "text": "temp.text_positions AS p"}
 _SPEAKERS = """
     SELECT value, (SELECT coalesce(s.speaker, 'unknown') FROM statements AS s
                    WHERE s.speaker_person_id = value LIMIT 1) AS name
@@ -137,11 +168,22 @@ def _day(value: str | None) -> str:
 
 
 def _matching(filters: dict[str, Any]) -> dict[str, Any]:
-    """The filters with the ids of the statements whose text contains ``q`` (read once
-    per request, not once per query)."""
+    """The filters, with what a text filter found (once per request, into a temporary
+    table of this request's connection): ``text`` is "counted" (its listing rows are in
+    text_positions) or "uncounted" (its statement ids are in text_matches: too many to
+    count), and ``text_matches`` how many statements contain the words."""
     if not filters["q"]:
-        return filters
-    return {**filters, "q_matches": get_db().execute(_TEXT, filters).fetchone()[0]}
+        return {**filters, "text": ""}
+    db = get_db()
+    words = words_query(filters["q"])
+    matches = db.execute(_TEXT_COUNT, {"words": words}).fetchone()[0] if words else 0
+    mode = "counted" if matches <= TEXT_LIMIT else "uncounted"
+    db.execute("PRAGMA temp_store = MEMORY")
+    for table in ("text_positions", "text_matches"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")  # table: from the fixed tuple
+    for sql in _TEXT_TABLES[mode]:
+        db.execute(sql, {"words": words or '""'})
+    return {**filters, "text": mode, "text_matches": matches}
 
 
 def _chosen(filters: dict[str, Any], without: str = "") -> tuple[str, ...]:
@@ -154,24 +196,49 @@ def _where(chosen: tuple[str, ...], fragments: dict[str, str] = WHERE) -> str:
     return " AND ".join(fragments.get(name, WHERE[name]) for name in chosen) or "1"
 
 
-def _fragments(walking: bool = False) -> dict[str, str]:
+def _fragments(filters: dict[str, Any], walking: bool = False) -> dict[str, str]:
     """The WHERE fragments for a query over statement_positions (``walking``: one that
-    reads an index in sort order)."""
+    reads an index in sort order). A counted text filter is the table read, not a test."""
     fragments = {**WHERE, **_WALKING} if walking else dict(WHERE)
     if get_db().execute("SELECT 1 FROM statement_positions WHERE confidence IS NULL"
                         " LIMIT 1").fetchone() is None:
         fragments.update(_SURE)
+    if filters.get("text") == "counted":
+        fragments["q"] = "1"
     return fragments
 
 
-def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0) -> list[dict]:
+def _positions(filters: dict[str, Any]) -> str:
+    """The table listing rows are read from: the copy a counted text filter made, else
+    statement_positions."""
+    return "temp.text_positions" if filters.get("text") == "counted" else "statement_positions"
+
+
+def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0,
+          *, plain: bool = False) -> list:
+    """A page of rows as dicts (``plain``: as tuples in _ROWS' order)."""
     chosen = _chosen(filters)
-    narrow = any(name in chosen for name in _NARROW)
+    narrow = any(name in chosen for name in _NARROW) and filters.get("text") != "uncounted"
+    fragments = _fragments(filters, walking=not narrow)
+    table = f"{_positions(filters)} AS p"  # one of two fixed names
+    if not narrow and sort != "date" and {"debate", "label"} <= set(chosen):
+        # one position of one debate, read in confidence order from its own index
+        table = "statement_positions AS p INDEXED BY statement_positions_label"
+        fragments.update(debate=WHERE["debate"], label=WHERE["label"])
     source = ("positions" if sort != "date" else "dates, narrow" if narrow else "dates")
-    sql = _ROWS.format(_FROM[source], _where(chosen, _fragments(walking=not narrow)),
+    sql = _ROWS.format(_FROM[source].format(table), _where(chosen, fragments),
                        order=SORTS.get(sort, SORTS["confidence"]))
-    return list(get_db().query(sql, {**filters, "limit": -1 if limit is None else limit,
-                                     "offset": offset}))
+    params = {**filters, "limit": -1 if limit is None else limit, "offset": offset}
+    if plain:
+        return get_db().execute(sql, params).fetchall()
+    return list(get_db().query(sql, params))
+
+
+def _fetch(sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+    """Rows as sqlite3.Row (read by name, built in C: facet passes return thousands)."""
+    cursor = get_db().conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
 
 
 def _top(counts: dict[Any, int]) -> list[dict]:
@@ -187,19 +254,24 @@ class _Facets:
 
     def __init__(self, filters: dict[str, Any]) -> None:
         self.filters = filters
-        self.passes: dict[tuple[str, tuple[str, ...]], list[dict]] = {}
+        self.passes: dict[tuple[str, tuple[str, ...]], list[sqlite3.Row]] = {}
 
-    def _pass(self, kind: str, without: str) -> list[dict]:
+    def _pass(self, kind: str, without: str) -> list[sqlite3.Row]:
         chosen = _chosen(self.filters, without)
         if (kind, chosen) not in self.passes:
             if set(chosen) <= set(_COUNTED):
                 sql = _PASSES[kind, "counted"].format(_where(chosen, _COUNTED))
+            elif kind == "label" and "topic" in chosen and set(chosen) <= {*_COUNTED, "topic"}:
+                rest = tuple(name for name in chosen if name != "topic")
+                sql = _PASSES[kind, "topic"].format(_where(rest, _COUNTED))
             else:
-                narrow = any(name in chosen for name in _NARROW)
-                sql = _PASSES[kind, "scanned"].format(_SCANNED["narrow" if narrow else "wide"],
-                                                      _where(chosen, _fragments()))
-            self.passes[kind, chosen] = list(get_db().query(
-                sql, {**self.filters, "facet_size": FACET_SIZE}))
+                scanned = ("text" if self.filters.get("text") == "counted"
+                           else "narrow" if any(name in chosen for name in _NARROW)
+                           else "ranged" if any(name in chosen for name in _RANGED)
+                           else "wide")
+                sql = _PASSES[kind, "scanned"].format(_SCANNED[scanned],
+                                                      _where(chosen, _fragments(self.filters)))
+            self.passes[kind, chosen] = _fetch(sql, {**self.filters, "facet_size": FACET_SIZE})
         return self.passes[kind, chosen]
 
     def label_facet(self, name: str) -> list[dict]:
@@ -221,9 +293,9 @@ class _Facets:
         documents = [{**f, "name": titles[f["value"]]} for f in top]
         in_sites = {r["document_id"]: r["n"] for r in self._pass("document", "site")}
         sites: dict[str, int] = {}
-        for r in get_db().query(_SITES):
-            if r["id"] in in_sites:
-                sites[r["site"]] = sites.get(r["site"], 0) + in_sites[r["id"]]
+        for document, site in get_db().execute(_SITES).fetchall():
+            if document in in_sites:
+                sites[site] = sites.get(site, 0) + in_sites[document]
         return documents, _top(sites)
 
     def all(self) -> dict[str, list[dict]]:
@@ -238,8 +310,9 @@ class _Facets:
         for kind in ("label", "document"):
             if (kind, chosen) in self.passes:
                 return sum(r["n"] for r in self.passes[kind, chosen])
-        where = _where(chosen, _fragments())
-        return get_db().execute(f"SELECT count(*) FROM statement_positions AS p WHERE {where}",
+        where = _where(chosen, _fragments(self.filters))
+        table = _positions(self.filters)  # one of two fixed names
+        return get_db().execute(f"SELECT count(*) FROM {table} AS p WHERE {where}",
                                 self.filters).fetchone()[0]
 
 
@@ -250,29 +323,40 @@ def _page() -> int:
         return 1
 
 
+def _listing(filters: dict[str, Any], page: int, sort: str) -> tuple[list, dict, int | None,
+                                                                    bool]:
+    """A page of rows, the facets, the total (None when a text filter matches too many
+    statements to count) and whether a later page has rows."""
+    offset = (page - 1) * PAGE_SIZE
+    if filters["text"] == "uncounted":
+        rows = _rows(filters, sort, PAGE_SIZE + 1, offset)
+        return rows[:PAGE_SIZE], {}, None, len(rows) > PAGE_SIZE
+    counter = _Facets(filters)
+    facets = counter.all()
+    total = counter.total()
+    return _rows(filters, sort, PAGE_SIZE, offset), facets, total, page * PAGE_SIZE < total
+
+
 @bp.get("/positions/")
 def positions_page():
     filters, page = _matching(_filters()), _page()
     sort = request.args.get("sort", "confidence")
-    counter = _Facets(filters)
-    facets = counter.all()
-    total = counter.total()
-    rows = _rows(filters, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    rows, facets, total, more = _listing(filters, page, sort)
     args = {k: v for k, v in request.args.items() if k != "page"}
+    pages = None if total is None else max(1, -(-total // PAGE_SIZE))
     return render_template("listing/positions.html", rows=rows, facets=facets,
                            filters=filters, sort=sort, sorts=list(SORTS), total=total,
-                           page=page, pages=max(1, -(-total // PAGE_SIZE)), args=args)
+                           page=page, pages=pages, more=more, args=args,
+                           text_limit=TEXT_LIMIT)
 
 
 @bp.get("/positions.json")
 def positions_json():
     filters, page = _matching(_filters()), _page()
-    rows = _rows(filters, request.args.get("sort", "confidence"), PAGE_SIZE,
-                 (page - 1) * PAGE_SIZE)
-    counter = _Facets(filters)
-    facets = counter.all()
-    return page_json(rows, counter.total(), page, PAGE_SIZE, facets=facets,
-                     csv=url_for("listing.positions_csv", **request.args))
+    rows, facets, total, more = _listing(filters, page, request.args.get("sort", "confidence"))
+    extra = {"text_matches": filters["text_matches"]} if filters["text"] else {}
+    return page_json(rows, total, page, PAGE_SIZE, more=more, facets=facets,
+                     csv=url_for("listing.positions_csv", **request.args), **extra)
 
 
 CSV_COLUMNS = ["id", "debate", "label", "method", "confidence", "model_version", "text",
@@ -281,5 +365,7 @@ CSV_COLUMNS = ["id", "debate", "label", "method", "confidence", "model_version",
 
 @bp.get("/positions.csv")
 def positions_csv():
-    rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None)
-    return page_csv(rows, "positions.csv", columns=CSV_COLUMNS)
+    rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None,
+                 plain=True)
+    return page_csv([row[:len(CSV_COLUMNS)] for row in rows], "positions.csv",
+                    columns=CSV_COLUMNS, scraped=["text", "speaker", "document_title"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template
+from flask import Blueprint, abort, jsonify, render_template, request
 
 from kb.web.api import page_csv, page_json
 from kb.web.db import get_db
@@ -15,20 +15,39 @@ from kb.web.db import get_db
 bp = Blueprint("people", __name__)
 
 
-def _people() -> list[dict[str, Any]]:
+PAGE_SIZE = 100
+# everyone, most statements first, counted by triggers (person_counts: migration m009)
+_PEOPLE = """
+    SELECT p.id, p.name, p.description, coalesce(n.statements, 0) AS statements,
+           coalesce(n.comments, 0) AS comments
+    FROM people AS p LEFT JOIN person_counts AS n ON n.person_id = p.id
+    ORDER BY statements DESC, p.name, p.id LIMIT :limit OFFSET :offset"""
+_POSITIONS = """
+    SELECT target_id, json_group_object(debate, label) AS positions FROM effective_labels
+    WHERE target_type = 'person' AND target_id IN (SELECT value FROM json_each(:ids))
+    GROUP BY target_id"""
+
+
+def _people(page: int) -> list[dict[str, Any]]:
+    """One page of people with their counts and positions."""
     db = get_db()
-    rows = list(db.query(
-        """
-        SELECT p.id, p.name, p.description,
-               (SELECT count(*) FROM statements s WHERE s.speaker_person_id = p.id) AS statements,
-               (SELECT count(*) FROM comments c WHERE c.author_person_id = p.id) AS comments,
-               (SELECT json_group_object(e.debate, e.label) FROM effective_labels e
-                 WHERE e.target_type = 'person' AND e.target_id = p.id) AS positions
-        FROM people p ORDER BY statements DESC, p.name
-        """))
+    rows = list(db.query(_PEOPLE, {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}))
+    positions = {r["target_id"]: json.loads(r["positions"]) for r in db.query(
+        _POSITIONS, {"ids": json.dumps([r["id"] for r in rows])})}
     for r in rows:
-        r["positions"] = json.loads(r["positions"] or "{}")
+        r["positions"] = positions.get(r["id"], {})
     return rows
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _count() -> int:
+    return get_db().execute("SELECT count(*) FROM people").fetchone()[0]
 
 
 def _person(person_id: str) -> dict[str, Any]:
@@ -73,19 +92,23 @@ def _person(person_id: str) -> dict[str, Any]:
 
 @bp.get("/people/")
 def list_page():
-    return render_template("people/list.html", people=_people())
+    page, total = _page(), _count()
+    return render_template("people/list.html", people=_people(page), page=page, total=total,
+                           pages=max(1, -(-total // PAGE_SIZE)))
 
 
 @bp.get("/people.json")
 def list_json():
-    people = _people()
-    return page_json(people, len(people), 1, max(len(people), 1))
+    page = _page()
+    return page_json(_people(page), _count(), page, PAGE_SIZE)
 
 
 @bp.get("/people.csv")
 def list_csv():
-    return page_csv([{k: v for k, v in p.items() if not isinstance(v, (dict, list))}
-                     for p in _people()], "people.csv")
+    """Everyone (not one page), without positions."""
+    rows = list(get_db().query(_PEOPLE, {"limit": -1, "offset": 0}))
+    return page_csv(rows, "people.csv", columns=["id", "name", "description", "statements",
+                                                 "comments"])
 
 
 @bp.get("/people/<person_id>")

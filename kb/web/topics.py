@@ -5,10 +5,19 @@ quotes, the split of positions, time, sources, people), and the edits a person m
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlite_utils import Database
 
 from kb.errors import CxkbError, NotFound
-from kb.topics import get_topic, list_topics, merge_topics, move_statement, rename_topic
+from kb.topics import (
+    get_topic,
+    list_topics,
+    merge_topics,
+    move_statement,
+    positions_in_topic,
+    rename_topic,
+    topic_choices,
+    topic_crossings,
+    topic_statements,
+)
 from kb.web.api import page_csv, page_json
 from kb.web.auth import writer_required
 from kb.web.db import get_db
@@ -57,75 +66,50 @@ def list_csv():
                      for t in list_topics(get_db())], "topics.csv")
 
 
-# What a topic page shows, read as kb.topics reads it (positions_in_topic, topic_crossings,
-# topic_statements) but the positions from statement_positions (migration m007), the
-# crossings in one pass, and only the 200 statements shown joined to their text.
-_POSITIONS = """
-    SELECT p.debate, p.label, count(*) AS n FROM topic_assignments AS a
-    JOIN statement_positions AS p ON p.statement_id = a.statement_id
-    WHERE a.topic_id = ? GROUP BY p.debate, p.label ORDER BY p.debate"""
-_CROSSINGS = """
-    SELECT coalesce(substr(d.published, 1, 4), 'undated') AS period,
-           coalesce(d.site, d.title) AS source, coalesce(s.speaker, 'unknown') AS person,
-           count(*) AS n
-    FROM topic_assignments AS a JOIN statements AS s ON s.id = a.statement_id
-    LEFT JOIN comments AS c ON c.id = s.comment_id
-    JOIN documents AS d ON d.id = coalesce(s.document_id, c.document_id)
-    WHERE a.topic_id = ? GROUP BY period, source, person"""
-_STATEMENTS = """
-    SELECT s.id, s.text, s.speaker, s.kind, a.method, a.score,
-           coalesce(s.document_id, c.document_id) AS document_id, s.comment_id
-    FROM (SELECT statement_id, method, score FROM topic_assignments WHERE topic_id = ?
-          ORDER BY method = 'human' DESC, score DESC LIMIT ?) AS a
-    JOIN statements AS s ON s.id = a.statement_id
-    LEFT JOIN comments AS c ON c.id = s.comment_id
-    ORDER BY a.method = 'human' DESC, a.score DESC"""
+STATEMENTS_PAGE = 50
 
 
-def _positions(db: Database, topic_id: int) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for r in db.query(_POSITIONS, [topic_id]):
-        out.setdefault(r["debate"], {})[r["label"]] = r["n"]
-    return out
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
 
 
-def _crossings(db: Database, topic_id: int) -> dict[str, list[dict]]:
-    periods: dict[str, int] = {}
-    sources: dict[str, int] = {}
-    people: dict[str, int] = {}
-    for r in db.query(_CROSSINGS, [topic_id]):
-        for counts, key in ((periods, r["period"]), (sources, r["source"]),
-                            (people, r["person"])):
-            counts[key] = counts.get(key, 0) + r["n"]
-
-    def top(counts: dict[str, int], name: str) -> list[dict]:
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:20]
-        return [{name: key, "n": n} for key, n in ranked]
-
-    return {"over_time": [{"period": k, "n": periods[k]} for k in sorted(periods)],
-            "by_source": top(sources, "source"), "by_person": top(people, "person")}
-
-
-def _topic(topic_id: int) -> dict:
+def _topic(topic_id: int, page: int = 1) -> dict:
+    """A topic with its positions, crossings and one page of its statements (kb.topics:
+    the same as ``cxkb topics show``)."""
     db = get_db()
     try:
         topic = get_topic(db, topic_id)
     except NotFound as error:
         abort(404, description=str(error))
-    return {**topic, "positions": _positions(db, topic_id),
-            "crossings": _crossings(db, topic_id),
-            "statements": list(db.query(_STATEMENTS, [topic_id, 200]))}
+    return {**topic, "positions": positions_in_topic(db, topic_id),
+            "crossings": topic_crossings(db, topic_id),
+            "statements": topic_statements(db, topic_id, STATEMENTS_PAGE,
+                                           (page - 1) * STATEMENTS_PAGE)}
 
 
 @bp.get("/topics/<int(signed=True):topic_id>")
 def topic_page(topic_id: int):
-    others = [t for t in list_topics(get_db(), include_outliers=False) if t["id"] != topic_id]
-    return render_template("topics/topic.html", topic=_topic(topic_id), others=others)
+    page = _page()
+    topic = _topic(topic_id, page)
+    others = [t for t in topic_choices(get_db()) if t["id"] != topic_id]
+    return render_template("topics/topic.html", topic=topic, others=others, page=page,
+                           page_size=STATEMENTS_PAGE,
+                           pages=max(1, -(-topic["size"] // STATEMENTS_PAGE)))
 
 
 @bp.get("/topics/<int(signed=True):topic_id>.json")
 def topic_json(topic_id: int):
-    return jsonify(_topic(topic_id))
+    """The topic with its positions and crossings, and its statements, a page at a time
+    (``?page=N``, 50 a page; ``next`` is the following page or null)."""
+    page = _page()
+    topic = _topic(topic_id, page)
+    following = None
+    if page * STATEMENTS_PAGE < topic["size"]:
+        following = url_for("topics.topic_json", topic_id=topic_id, page=page + 1)
+    return jsonify({**topic, "next": following})
 
 
 def _edit(action, *args):
@@ -160,11 +144,16 @@ def merge(topic_id: int):
 @bp.post("/topics/move")
 @writer_required
 def move():
-    statement = request.form.get("statement", "")
+    """Move one statement (``statement``) or several (the field repeated) to ``topic``."""
+    statements = [s for s in request.form.getlist("statement") if s]
     try:
         into = int(request.form.get("topic", ""))
     except ValueError:
         abort(400, description="choose a topic")
-    _edit(move_statement, statement, into)
-    flash("Statement moved.")
+    if not statements:
+        abort(400, description="choose the statements to move")
+    for statement in statements:
+        _edit(move_statement, statement, into)
+    flash(f"{len(statements)} statement(s) moved." if len(statements) > 1
+          else "Statement moved.")
     return redirect(url_for("topics.topic_page", topic_id=into))
