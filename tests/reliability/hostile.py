@@ -213,6 +213,28 @@ def fit_small_topics(db) -> None:
                clusterer=KMeans(n_clusters=6, n_init=4, random_state=0))
 
 
+def store_crawl(db) -> None:
+    """A crawl whose name, topic, seeds, URLs, anchors and reasons are payloads (what a
+    hostile site's links and a page's text put in the frontier)."""
+    from ingest.urls import canonical_url, site_of, url_shape
+    from kb import frontier
+
+    crawl, _ = frontier.open_crawl(db, "crawl " + XSS[0], topic=XSS[1],
+                                   seeds=["https://evil.example/" + XSS[2]], options={})
+    candidates = []
+    for n, payload in enumerate(XSS + URLS):
+        url = f"https://evil.example/{n}?q={payload}" if not payload.lower().startswith(
+            ("javascript:", "data:", "vbscript:")) else f"https://evil.example/{n}"
+        candidates.append(frontier.Candidate(
+            key=canonical_url(url), url=url, site=site_of(url), shape=url_shape(url),
+            kind="page", via="related", depth=1, priority=0.5, found_on=payload[:200],
+            anchor=payload, link_score=0.4))
+    frontier.add_candidates(db, crawl.id, candidates, 1)
+    for n, c in enumerate(candidates[::2]):
+        frontier.settle(db, crawl.id, c.key, "skipped", page_score=0.2,
+                        reason=f"off topic: {(XSS + URLS)[n % len(XSS)]}")
+
+
 def build_hostile_kb(folder: Path) -> HostileKB:
     from webhelpers import build_demo_db
 
@@ -226,6 +248,7 @@ def build_hostile_kb(folder: Path) -> HostileKB:
         ingest_pages(db, folder / "pages")
         ingest_over_http(db)
         store_titles(db)
+        store_crawl(db)
         analyze(db, debates=["outcome-function"], tier="fast", with_topics=False)
         fit_small_topics(db)
         documents = [r["id"] for r in db.query("SELECT id FROM documents ORDER BY id")]

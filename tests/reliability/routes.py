@@ -12,6 +12,7 @@ SAMPLERS = {  # how to fill each kind of URL argument from the knowledge base
     "person_id": "SELECT id FROM people ORDER BY id",
     "topic_id": "SELECT id FROM topics WHERE id >= 0 ORDER BY id",
     "job_id": "SELECT id FROM jobs ORDER BY id",
+    "crawl_id": "SELECT id FROM crawls ORDER BY id",
     # the statements of hostile text, a few per document
     "statement_id": """SELECT id FROM (SELECT s.id, row_number() OVER (PARTITION BY
                            coalesce(s.document_id, c.document_id) ORDER BY s.id) AS n
