@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from nlp.debate import Debate, DebateError, list_debates, load_debate
 from nlp.models import encode
@@ -34,7 +35,8 @@ PASSAGE_WORDS = 70
 MAX_PASSAGES = 10
 TOP_K = 5
 _TOKEN = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "one", "two", "many", "much", "every", "even", "still", "really", "think", "may", "might", "must", "need", "get", "got", "make", "made", "way", "thing", "things", "lot", "new", "like", "well", "said", "says", "say"])
+_STOP = ENGLISH_STOP_WORDS | frozenset(
+    ["one", "two", "many", "much", "every", "even", "still", "really", "think", "may", "might", "must", "need", "get", "got", "make", "made", "way", "thing", "things", "lot", "new", "like", "well", "said", "says", "say"])
 
 
 def _tokens(text: str) -> list[str]:
