@@ -1,6 +1,7 @@
-"""The bundled demo corpus: the project's two seed pages, saved as plain text, and a small
-blog (``site/``: four posts on the CX ownership debate, four on other customer-operations
-topics, a sitemap and a feed) that the demo serves on 127.0.0.1 and crawls."""
+"""The bundled demo corpus: the project's two seed pages, saved as plain text; and the
+server for the small demo blog in ``ingest/demo_site/site/`` (four posts on the CX
+ownership debate, four on other customer-operations topics, a sitemap and a feed; kept
+apart so this folder holds the corpus only) that the demo serves on 127.0.0.1 and crawls."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DEMO_CORPUS_DIR = Path(__file__).parent
-DEMO_SITE_DIR = DEMO_CORPUS_DIR / "site"
+DEMO_SITE_DIR = Path(__file__).parents[1] / "demo_site" / "site"
 _TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml; charset=utf-8",
           ".txt": "text/plain; charset=utf-8"}
 
