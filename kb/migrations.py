@@ -675,9 +675,10 @@ def m009_topic_person_facts(db: Database) -> None:
         -- the listing filtered by topic, person or dates counts its facets from one index
         CREATE INDEX statement_positions_topic ON statement_positions(
             topic_id, debate, label, method, confidence, person_id, document_id, day);
-        -- a debate's position in confidence order (the listing and its export)
+        -- a debate's position in confidence order, longest first among equals (the
+        -- listing and its export, the overview's strongest quotes), read from this alone
         CREATE INDEX statement_positions_label ON statement_positions(
-            debate, label, confidence, statement_id, method, document_id);
+            debate, label, confidence, text_length, method, statement_id, document_id);
         DROP INDEX statement_positions_person;  -- m007's, on person_id alone
         CREATE INDEX statement_positions_person ON statement_positions(
             person_id, debate, label, method, confidence, document_id, day, topic_id);
