@@ -659,10 +659,12 @@ def _person_count_triggers(table: str, column: str, person: str) -> str:
 def m009_topic_person_facts(db: Database) -> None:
     """What the listing's topic filter, topic pages, the people list and search facets read
     instead of joining every statement: the topic and the label's model version of each
-    ``statement_positions`` row (and its counts per topic), ``statement_facts`` (one row per statement, keyed by the rowid
-    the statements FTS index uses: its document, speaker, day and topic) and
-    ``person_counts`` (statements and comments per person), all kept by triggers. The
-    m007 triggers that write listing rows are replaced by the same ones with the topic."""
+    ``statement_positions`` row (and its counts per topic), ``statement_facts`` (one row
+    per statement, keyed by the rowid the statements FTS index uses: its document,
+    speaker, day and topic) and ``person_counts`` (statements and comments per person),
+    all kept by triggers, and indexes for the listing's label, topic, person and date
+    filters. The m007 triggers that write listing rows are replaced by the same ones
+    writing the topic and model version too."""
     db.executescript(
         f"""
         ALTER TABLE statement_positions ADD COLUMN topic_id INTEGER;  -- topic_assignments'
