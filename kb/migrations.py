@@ -716,10 +716,12 @@ def _person_count_triggers(table: str, column: str, person: str) -> str:
 def m009_topic_person_facts(db: Database) -> None:
     """What the listing's topic filter, topic pages, the people list and search facets read
     instead of joining every statement: the topic and the label's model version of each
-    ``statement_positions`` row (and its counts per topic), ``statement_facts`` (one row per statement, keyed by the rowid
-    the statements FTS index uses: its document, speaker, day and topic) and
-    ``person_counts`` (statements and comments per person), all kept by triggers. The
-    m007 triggers that write listing rows are replaced by the same ones with the topic."""
+    ``statement_positions`` row (and its counts per topic), ``statement_facts`` (one row
+    per statement, keyed by the rowid the statements FTS index uses: its document,
+    speaker, day and topic) and ``person_counts`` (statements and comments per person),
+    all kept by triggers, and indexes for the listing's label, topic, person and date
+    filters. The m007 triggers that write listing rows are replaced by the same ones
+    writing the topic and model version too."""
     db.executescript(
         f"""
         ALTER TABLE statement_positions ADD COLUMN topic_id INTEGER;  -- topic_assignments'
@@ -732,9 +734,10 @@ def m009_topic_person_facts(db: Database) -> None:
         -- the listing filtered by topic, person or dates counts its facets from one index
         CREATE INDEX statement_positions_topic ON statement_positions(
             topic_id, debate, label, method, confidence, person_id, document_id, day);
-        -- a debate's position in confidence order (the listing and its export)
+        -- a debate's position in confidence order, longest first among equals (the
+        -- listing and its export, the overview's strongest quotes), read from this alone
         CREATE INDEX statement_positions_label ON statement_positions(
-            debate, label, confidence, statement_id, method, document_id);
+            debate, label, confidence, text_length, method, statement_id, document_id);
         DROP INDEX statement_positions_person;  -- m007's, on person_id alone
         CREATE INDEX statement_positions_person ON statement_positions(
             person_id, debate, label, method, confidence, document_id, day, topic_id);

@@ -38,14 +38,12 @@ FACET_SIZE = 15
 _FTS = {"document": "documents_fts", "comment": "comments_fts", "statement": "statements_fts"}
 # fixed SQL per kind; {fts} is the kind's FTS table (a name from _FTS)
 _COUNT = "SELECT count(*) FROM {fts} WHERE {fts} MATCH :q"
-# The best n of a kind, with their snippets (SQLite makes snippets only for the rows the
-# LIMIT keeps: one pass over the index). "+rowid" keeps SQLite from handing FTS5 the
-# rowids one at a time, which would read the index once per rowid.
-_SNIPPET = "snippet({fts}, -1, char(2), char(3), '…', 24)"
+# The best n of a kind. "+rowid" keeps SQLite from handing FTS5 the rowids of a filter
+# one at a time, which would read the index once per rowid.
 _RANK = """
-    SELECT rowid, bm25({fts}) AS rank, {snippet}
-    FROM {fts} WHERE {fts} MATCH :q {filtered} ORDER BY rank LIMIT :n"""
-# later pages: the best n are ranked without snippets, then the page's are made
+    SELECT rowid, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :q {filtered}
+    ORDER BY rank LIMIT :n"""
+# snippets for the hits of the page only (a document's is made from its whole body)
 _SNIPPETS = """
     SELECT rowid, snippet({fts}, -1, char(2), char(3), '…', 24) FROM {fts}
     WHERE {fts} MATCH :q AND +rowid IN (SELECT value FROM json_each(:rowids))"""
@@ -321,44 +319,28 @@ def search(
         if not counts[kind]:
             continue
         filtered = _FILTERED.format(_where(chosen)) if chosen else ""
-        snippet = _SNIPPET.format(fts=_FTS[kind]) if not offset else "NULL"
-        sql = _RANK.format(fts=_FTS[kind], filtered=filtered, snippet=snippet)
-        ranked += [(rank, kind, rowid, snippet) for rowid, rank, snippet in run_query(
+        sql = _RANK.format(fts=_FTS[kind], filtered=filtered)
+        ranked += [(rank, kind, rowid) for rowid, rank in run_query(
             db, sql, {**params, "kind": kind, "n": offset + limit}, query)]
-    page = sorted(ranked)[offset:offset + limit]
-    if offset:
-        page = _snippets(db, query, page)
-    hits = _hits(db, page)
+    hits = _hits(db, query, sorted(ranked)[offset:offset + limit])
     return SearchResults(query=query, hits=hits, counts=counts, facets=found,
                          matches=matches, filters=filters)
 
 
-def _snippets(db: Database, query: str,
-              page: list[tuple[float, str, int, str]]) -> list[tuple[float, str, int, str]]:
-    """The page's (rank, kind, rowid, _) with their snippets."""
-    found = {}
+def _hits(db: Database, query: str, page: list[tuple[float, str, int]]) -> list[SearchHit]:
+    """The page's ranked (rank, kind, rowid) as hits: snippets from the FTS index, the
+    rest from their rows, reading only the rows of the page."""
+    rows: dict[tuple[str, int], list] = {}
     for kind in KINDS:
-        rowids = [rowid for _rank, k, rowid, _snippet in page if k == kind]
-        if rowids:
-            for rowid, snippet in run_query(db, _SNIPPETS.format(fts=_FTS[kind]), {
-                    "q": query, "rowids": json.dumps(rowids)}, query):
-                found[kind, rowid] = snippet
-    return [(rank, kind, rowid, found.get((kind, rowid), ""))
-            for rank, kind, rowid, _snippet in page]
-
-
-def _hits(db: Database, ranked: list[tuple[float, str, int, str]]) -> list[SearchHit]:
-    """The ranked (rank, kind, rowid, snippet) as hits, joined to their rows (the rows of
-    the page only)."""
-    shown: dict[str, list[int]] = {}
-    for _rank, kind, rowid, _snippet in ranked:
-        shown.setdefault(kind, []).append(rowid)
-    rows = {}
-    for kind, rowids in shown.items():
-        for rowid, *row in db.execute(_ROWS[kind], {"rowids": json.dumps(rowids)}):
-            rows[kind, rowid] = row
-    return [SearchHit(kind, *rows[kind, rowid], snippet, rank)
-            for rank, kind, rowid, snippet in ranked if (kind, rowid) in rows]
+        rowids = json.dumps([rowid for _rank, k, rowid in page if k == kind])
+        if rowids == "[]":
+            continue
+        snippets = dict(run_query(db, _SNIPPETS.format(fts=_FTS[kind]),
+                                  {"q": query, "rowids": rowids}, query))
+        for rowid, *row in db.execute(_ROWS[kind], {"rowids": rowids}):
+            rows[kind, rowid] = [*row, snippets.get(rowid, "")]
+    return [SearchHit(kind, *rows[kind, rowid], rank)
+            for rank, kind, rowid in page if (kind, rowid) in rows]
 
 
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:

@@ -65,7 +65,9 @@ class World:
     def day(self):
         if self.rng.random() < 0.2:
             return None
-        return f"20{self.rng.randrange(10, 25)}-0{self.rng.randrange(1, 10)}-1{self.rng.randrange(10)}"
+        year, month, day = (self.rng.randrange(2010, 2025), self.rng.randrange(1, 10),
+                            self.rng.randrange(10, 20))
+        return f"{year}-0{month}-{day}"
 
     # ------------------------------------------------------------------ writes
     def person(self):
@@ -224,9 +226,10 @@ class World:
             self.db.execute("UPDATE topic_assignments SET topic_id = ? WHERE topic_id = ?",
                             [topic, self.rng.randrange(-1, 4)])
 
-    OPS: ClassVar[dict[str, float]] = {"statement": 4, "revive": 1, "label": 8, "relabel": 3, "unlabel": 2, "change_statement": 3,
-           "change_comment": 2, "change_document": 1, "delete": 2, "topic": 5, "comment": 1,
-           "document": 0.3, "person": 0.3}
+    OPS: ClassVar[dict[str, float]] = {  # how often each write is chosen
+        "statement": 4, "revive": 1, "label": 8, "relabel": 3, "unlabel": 2,
+        "change_statement": 3, "change_comment": 2, "change_document": 1, "delete": 2,
+        "topic": 5, "comment": 1, "document": 0.3, "person": 0.3}
 
     def step(self) -> None:
         name = self.rng.choices(list(self.OPS), list(self.OPS.values()))[0]

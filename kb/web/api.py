@@ -184,7 +184,7 @@ def page_csv(rows: list, filename: str, *, columns: list[str] | None = None,
     for row in rows:
         for i in tested:
             value = row[i]
-            if isinstance(value, str) and value[:1] in _FORMULA:
+            if value.__class__ is str and value[:1] in _FORMULA:
                 row = [*row[:i], "'" + value, *row[i + 1:]]
         safe.append(row)
     writer.writerows(safe)

@@ -85,7 +85,7 @@ _RANGED = ("since", "until")
 _ROWS = """
     SELECT s.id, p.debate, p.label, p.method, p.confidence, m.model_version,
            s.text, s.speaker, s.kind, d.id AS document_id, d.title AS document_title,
-           d.published, s.comment_id, s.speaker_person_id
+           d.published, s.comment_id{extra}
     FROM (SELECT p.statement_id, p.debate, p.label, p.method, p.confidence, p.document_id
           FROM {} WHERE {} ORDER BY {order} LIMIT :limit OFFSET :offset) AS p
     CROSS JOIN documents AS d ON d.id = p.document_id
@@ -216,7 +216,7 @@ def _positions(filters: dict[str, Any]) -> str:
 
 def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0,
           *, plain: bool = False) -> list:
-    """A page of rows as dicts (``plain``: as tuples in _ROWS' order)."""
+    """A page of rows as dicts (``plain``: tuples of CSV_COLUMNS)."""
     chosen = _chosen(filters)
     narrow = any(name in chosen for name in _NARROW) and filters.get("text") != "uncounted"
     fragments = _fragments(filters, walking=not narrow)
@@ -227,7 +227,8 @@ def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0
         fragments.update(debate=WHERE["debate"], label=WHERE["label"])
     source = ("positions" if sort != "date" else "dates, narrow" if narrow else "dates")
     sql = _ROWS.format(_FROM[source].format(table), _where(chosen, fragments),
-                       order=SORTS.get(sort, SORTS["confidence"]))
+                       order=SORTS.get(sort, SORTS["confidence"]),
+                       extra="" if plain else ", s.speaker_person_id")
     params = {**filters, "limit": -1 if limit is None else limit, "offset": offset}
     if plain:
         return get_db().execute(sql, params).fetchall()
@@ -367,5 +368,5 @@ CSV_COLUMNS = ["id", "debate", "label", "method", "confidence", "model_version",
 def positions_csv():
     rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None,
                  plain=True)
-    return page_csv([row[:len(CSV_COLUMNS)] for row in rows], "positions.csv",
-                    columns=CSV_COLUMNS, scraped=["text", "speaker", "document_title"])
+    return page_csv(rows, "positions.csv", columns=CSV_COLUMNS,
+                    scraped=["text", "speaker", "document_title"])
