@@ -27,8 +27,9 @@ from scipy import sparse
 
 from nlp.cues import CueMatcher
 from nlp.debate import Debate, Example
+from nlp.lexicon import FastTfidf, Lexicon, Units
 from nlp.models import encode
-from nlp.textprep import FastTfidf, clean_text, for_features, has_words, is_english
+from nlp.textprep import clean_text, clean_texts, for_features
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +88,25 @@ class _SparseFeatures:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_fast", None)  # rebuilt from the fitted vectorizers after loading
+        state.pop("_lexicon", None)
         return state
 
     def _fast_transforms(self) -> tuple[FastTfidf, FastTfidf, FastTfidf]:
         if getattr(self, "_fast", None) is None:
             self._fast = (FastTfidf(self.word), FastTfidf(self.char), FastTfidf(self.context))
+            self._lexicon = None
         return self._fast
+
+    def lexicon(self, cue_words: Sequence[str] | None = None) -> Lexicon:
+        """The lexicon of the word and character blocks (see ``nlp.lexicon``), telling
+        ``cue_words`` apart too when given."""
+        word, char, _ = self._fast_transforms()
+        lexicon = getattr(self, "_lexicon", None)
+        if lexicon is None or (cue_words is not None
+                               and list(lexicon.cue_words) != list(cue_words)):
+            lexicon = self._lexicon = Lexicon(word=word, char=char,
+                                              cue_words=cue_words or ())
+        return lexicon
 
     def transform(self, texts: Sequence[str], contexts: Sequence[str],
                   cues: np.ndarray) -> sparse.csr_matrix:
@@ -100,12 +114,16 @@ class _SparseFeatures:
         return self.transform_with_words(texts, contexts, cues)[0]
 
     def transform_with_words(self, texts: Sequence[str], contexts: Sequence[str],
-                             cues: np.ndarray) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-        """The features, and their word block alone (for the nearest examples)."""
-        word, char, context = self._fast_transforms()
-        words = word.transform(texts)
+                             cues: np.ndarray, units: Units | None = None
+                             ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The features, and their word block alone (for the nearest examples);
+        ``units``: the texts' units, if already split."""
+        _, _, context = self._fast_transforms()
+        if units is None:
+            units = self.lexicon().split(list(texts))
+        words = units.word_tfidf()
         return sparse.hstack([
-            words, char.transform(texts),
+            words, units.char_tfidf(),
             CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
             sparse.csr_matrix(CUE_WEIGHT * cues),
         ], format="csr"), words
@@ -384,28 +402,33 @@ class StanceModel:
             raise ValueError(f"evidence must be one of {EVIDENCE_LEVELS}, not {evidence!r}")
         n_labels = len(self.labels)
         contexts = list(contexts) if contexts is not None else [None] * len(texts)
-        cleaned = [clean_text(t) for t in texts]
+        cleaned = clean_texts(texts)
+        units = self.features.lexicon(self.cues.filter_words).split(cleaned)
+        words_ok = units.has_words()
+        english = units.english(cleaned)
         status = ["ok"] * len(cleaned)
         probs = np.full((len(cleaned), n_labels), 1.0 / n_labels)
         best = np.full(len(cleaned), self.labels.index(self.default_label), dtype=np.int64)
-        todo = []
-        for i, text in enumerate(cleaned):
-            if not has_words(text):
-                status[i] = "empty"
-            elif not is_english(text):
-                status[i] = UNSUPPORTED
-                best[i] = -1
-                probs[i] = 0.0
-            else:
-                todo.append(i)
+        for i in np.flatnonzero(~words_ok).tolist():
+            status[i] = "empty"
+        foreign = np.flatnonzero(words_ok & ~english)
+        for i in foreign.tolist():
+            status[i] = UNSUPPORTED
+        best[foreign] = -1
+        probs[foreign] = 0.0
+        todo = np.flatnonzero(words_ok & english).tolist()
         batch = PredictionBatch(self, status, best, probs, evidence)
         if not todo:
             return batch
-        t_texts = [cleaned[i] for i in todo]
-        t_ctx = [clean_text(contexts[i]) for i in todo]
-        matches = self.cues.match(t_texts)
+        if len(todo) < len(cleaned):
+            units = units.take(np.array(todo))
+            t_texts = [cleaned[i] for i in todo]
+            t_ctx = clean_texts([contexts[i] for i in todo])
+        else:
+            t_texts, t_ctx = cleaned, clean_texts(contexts)
+        matches = self.cues.match(t_texts, units.cue_words())
         cues = self.cues.features(matches)
-        X, words = self.features.transform_with_words(t_texts, t_ctx, cues)
+        X, words = self.features.transform_with_words(t_texts, t_ctx, cues, units)
         p = _proba(self.sparse_clf, X, n_labels)
         dense = None
         if self.dense_clf is not None and self.blend > 0:
