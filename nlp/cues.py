@@ -27,6 +27,9 @@ NEGATIONS = frozenset({"not", "n't", "never", "no", "nor", "hardly", "cannot"})
 MAX_CUE_COUNT = 3
 NEGATION_WINDOW = 3  # tokens before a cue that a negation still applies to
 _WORDS_BEFORE = re.compile(r"n't|[\w']+")
+# any word of _WORDS_BEFORE that ``_negated`` counts holds one of these
+_MAYBE_NEGATION = re.compile(r"n't|(?<![\w'])(?:" + "|".join(sorted(NEGATIONS - {"n't"})) +
+                             r")(?![\w'])")
 _CLOSE = r"(?=n't|[^\w]|$)"     # a word token ends here, or where a contraction begins
 _PUNCT = r"[^\w\s]{0,2}"         # quotes and brackets around a token: “function”
 _BLANK = r"[^\S\n]"              # white space, but not the newline between batch texts
@@ -92,7 +95,11 @@ def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:
 
 
 def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
-    before = _WORDS_BEFORE.findall(lower[max(0, start - 60):start])[-NEGATION_WINDOW:]
+    window = lower[max(0, start - 60):start]
+    if _MAYBE_NEGATION.search(window) is None and (
+            names_negation or _MAYBE_NEGATION.search(lower[start:end]) is None):
+        return False  # no negation word at all, let alone among the last few
+    before = _WORDS_BEFORE.findall(window)[-NEGATION_WINDOW:]
     inside = [] if names_negation else _WORDS_BEFORE.findall(lower[start:end])
     return any(w in NEGATIONS or w.endswith("n't") for w in before + inside)
 
@@ -183,7 +190,9 @@ class CueMatcher:
             joined = "\n".join(lowers)
         raw: dict[int, list[tuple[str, str, int, int, bool]]] = {}
         if lowers and self._regexes:
-            every = np.cumsum([0] + [len(x) + 1 for x in lowers[:-1]])
+            sizes = np.fromiter(map(len, lowers), dtype=np.int64, count=n) + 1
+            every = np.cumsum(sizes) - sizes  # where each text starts in ``joined``
+            pick = lowers.__getitem__
             for (label, shown, regex, names_negation), rows in zip(
                     self._regexes, self._candidates(present, n)):
                 if rows is None:
@@ -191,10 +200,9 @@ class CueMatcher:
                 elif not len(rows):
                     continue
                 else:
-                    picked = [lowers[r] for r in rows.tolist()]
-                    text = "\n".join(picked)
-                    starts = np.cumsum([0] + [len(x) + 1 for x in picked[:-1]])
-                found = [(m.start(), m.end()) for m in regex.finditer(text)]
+                    text = "\n".join(map(pick, rows.tolist()))
+                    starts = np.cumsum(sizes[rows]) - sizes[rows]
+                found = [m.span() for m in regex.finditer(text)]
                 if not found:
                     continue
                 where = np.searchsorted(starts, [a for a, _ in found], side="right") - 1
@@ -204,8 +212,11 @@ class CueMatcher:
                 for row, offset, (a, b) in zip(where.tolist(), offsets, found):
                     start, end = _trim(lowers[row], a - offset, b - offset)
                     if end > start:
-                        raw.setdefault(row, []).append((label, shown, start, end,
-                                                        names_negation))
+                        hit = (label, shown, start, end, names_negation)
+                        if row in raw:
+                            raw[row].append(hit)
+                        else:
+                            raw[row] = [hit]
         if extra:
             for row, more in enumerate(extra):
                 if more:
