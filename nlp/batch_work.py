@@ -150,7 +150,8 @@ def rounded(values: np.ndarray, digits: int) -> list[str]:
     values = np.asarray(values, dtype=np.float64).ravel()
     x = values * scale
     whole = np.rint(x)
-    safe = (values >= 0.0) & (values <= 1.0) & (np.abs(np.abs(x - whole) - 0.5) > 1e-6)
+    safe = ((values >= 0.0) & (values <= 1.0) & ~np.signbit(values)
+            & (np.abs(np.abs(x - whole) - 0.5) > 1e-6))
     out = list(map(table.__getitem__, np.where(safe, whole, 0).astype(np.int64).tolist()))
     for i in np.flatnonzero(~safe).tolist():
         out[i] = repr(round(float(values[i]), digits))

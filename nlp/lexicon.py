@@ -29,6 +29,8 @@ from nlp.textprep import _OTHER_ONLY, _WORD, ENGLISH, for_features, is_english
 
 CACHE_WORDS = 300_000  # distinct units a lexicon remembers (then it starts over)
 _WORD_CHARS = re.compile(r"\w+")
+_MARK = "\x00"  # stands between texts when a chunk is split in one go
+_BETWEEN = " " + _MARK + " "
 
 
 class _Ragged:
@@ -210,17 +212,22 @@ class Lexicon:
         self._reset()
 
     def _reset(self) -> None:
-        self._ids: dict[str, int] = {}
+        self._ids: dict[str, int] = {_MARK: -1}
+        self._n = 0  # units worked out
+        self._mark_id: int | None = None  # the row of the mark as a unit of a text
         self._char = _Ragged()
         self._tokens = _Ragged()
         self._cues = _Ragged()
         self._counts = np.zeros((1024, 4), dtype=np.int32)  # words, English, other, letters
 
-    def _learn(self, units: list[str]) -> None:
-        """Work out new units (appended in order: their ids follow the known ones)."""
-        base = len(self._ids)
-        for k, unit in enumerate(units):
-            self._ids[unit] = base + k
+    def _learn(self, units: list[str], register: bool = True) -> int:
+        """Work out new units (appended in order: their ids follow the known ones); the
+        id of the first."""
+        base = self._n
+        self._n += len(units)
+        if register:
+            for k, unit in enumerate(units):
+                self._ids[unit] = base + k
         prepped = [for_features(u).split() for u in units]
         if self.char is not None:
             cols = self.char.char_columns
@@ -253,20 +260,37 @@ class Lexicon:
                         here.add(known[w[:-1]])
                 found.append(sorted(here))
             self._cues.append(found)
+        return base
 
     def split(self, texts: list[str]) -> Units:
         """The units of texts."""
-        per_doc = list(map(str.split, texts))
-        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
-        units = list(chain.from_iterable(per_doc))
+        n = len(texts)
+        joined = _BETWEEN.join(texts)
+        if joined.count(_MARK) == n - 1:
+            # one list of units, texts parted by a mark the lexicon knows as id -1
+            units = joined.split()
+            lengths = None
+        else:  # a text holds the mark itself
+            per_doc = list(map(str.split, texts))
+            lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=n)
+            units = list(chain.from_iterable(per_doc))
         if len(self._ids) + len(units) > CACHE_WORDS:
             self._reset()
         ids = list(map(self._ids.get, units))
         if None in ids:
-            new = list(dict.fromkeys(u for u, i in zip(units, ids) if i is None))
-            self._learn(new)
+            self._learn(list(dict.fromkeys(u for u, i in zip(units, ids) if i is None)))
             ids = list(map(self._ids.__getitem__, units))
-        return Units(self, np.fromiter(ids, dtype=np.int64, count=len(ids)), lengths)
+        if lengths is not None and -1 in ids:  # the mark as a unit of a text
+            if self._mark_id is None:
+                self._mark_id = self._learn([_MARK], register=False)
+            ids = [self._mark_id if i == -1 else i for i in ids]
+        ids = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        if lengths is None:
+            marks = np.flatnonzero(ids < 0)
+            lengths = np.diff(np.concatenate([[-1], marks, [len(ids)]])) - 1 if n else \
+                np.zeros(0, dtype=np.int64)
+            ids = ids[ids >= 0]
+        return Units(self, ids, lengths)
 
 
 class Units:
