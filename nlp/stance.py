@@ -298,6 +298,7 @@ class StanceModel:
         state = dict(self.__dict__)
         state["_cues"] = None  # spaCy matchers are rebuilt from the debate file
         state["_debate"] = None
+        state.pop("_example_split", None)  # rebuilt from example_vectors
         return state
 
     def attach(self, debate: Debate) -> None:
@@ -381,6 +382,7 @@ class StanceModel:
         self.example_labels = [e.label for e in examples]
         self.example_vectors = (dense[:, :384] if dense is not None
                                 else self.features.word.transform(texts))
+        self.__dict__.pop("_example_split", None)
         chosen_f1 = {w: f for f, w in scored}[self.blend]
         return {"cv_macro_f1": round(float(chosen_f1), 4), "blend": self.blend,
                 "temperature": round(self.temperature, 3), "folds": n_folds,
@@ -458,7 +460,7 @@ class StanceModel:
             query = dense[:, :384] if dense is not None else encode(texts)
             sims = query @ self.example_vectors.T
         else:
-            sims = (words @ self.example_vectors.T).toarray()
+            sims = self._word_similarities(words)
         k = min(k, sims.shape[1])
         # the k best of each row, most similar first, ties in example order: k passes of
         # argmax (which takes the first of equals) are cheaper than a partition
@@ -470,6 +472,36 @@ class StanceModel:
             best[:, j] = sims[rows, top[:, j]]
             sims[rows, top[:, j]] = -np.inf
         return top, best
+
+    def _word_similarities(self, words: sparse.csr_matrix) -> np.ndarray:
+        """``(words @ example_vectors.T).toarray()``, computed in two parts: the words
+        that many examples share (a few dozen columns that make most of the products)
+        against a dense table, the rest as a sparse product. Each row is summed in the
+        same order whatever the other rows."""
+        split = self.__dict__.get("_example_split")
+        if split is None:
+            by_word = sparse.csr_matrix(self.example_vectors.T)
+            shared = np.diff(by_word.indptr) * 32 >= by_word.shape[1]
+            slot = np.full(by_word.shape[0], -1, dtype=np.int64)
+            slot[shared] = np.arange(int(shared.sum()))
+            table = np.ascontiguousarray(by_word[shared].toarray())
+            rest = sparse.csr_matrix(sparse.diags((~shared).astype(np.float64)) @ by_word)
+            rest.eliminate_zeros()
+            split = self._example_split = (slot, table, rest)
+        slot, table, rest = split
+        n = words.shape[0]
+        at = slot[words.indices]
+        common = at >= 0
+        row_of = np.repeat(np.arange(n), np.diff(words.indptr))
+
+        def rows(keep: np.ndarray, columns: np.ndarray, width: int) -> sparse.csr_matrix:
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row_of[keep], minlength=n), out=indptr[1:])
+            return sparse.csr_matrix((words.data[keep], columns, indptr), shape=(n, width))
+
+        sims = rows(common, at[common], table.shape[0]) @ table
+        sims += (rows(~common, words.indices[~common], words.shape[1]) @ rest).toarray()
+        return sims
 
     def _weighty_words(self, x: sparse.csr_matrix, label_index: int, k: int = 6) -> list[str]:
         """The word n-grams of this text that pushed hardest towards its label."""

@@ -106,3 +106,17 @@ def test_rounded_is_round() -> None:
                                                                 0.03125, 0.00005, 0.99995]])
     for digits in (3, 4):
         assert rounded(values, digits) == [repr(round(float(v), digits)) for v in values]
+
+
+def test_word_similarities_equal_the_sparse_product_row_by_row(fitted: _SparseFeatures) -> None:
+    from nlp.stance import StanceModel
+
+    debate = load_debate("outcome-function")
+    model = StanceModel(debate, "fast")
+    model.example_vectors = fitted.word.transform([clean_text(e.text)
+                                                   for e in debate.examples()])
+    words = FastTfidf(fitted.word).transform(clean_texts(_texts(300, 7)))
+    sims = model._word_similarities(words)
+    assert np.allclose(sims, (words @ model.example_vectors.T).toarray(), rtol=0, atol=1e-12)
+    for i in (0, 5, 299):  # a row alone gets the same bits as in its batch
+        assert (model._word_similarities(words[i]) == sims[i]).all()
