@@ -28,8 +28,9 @@ MAX_CUE_COUNT = 3
 NEGATION_WINDOW = 3  # tokens before a cue that a negation still applies to
 _WORDS_BEFORE = re.compile(r"n't|[\w']+")
 # any word of _WORDS_BEFORE that ``_negated`` counts holds one of these
-_MAYBE_NEGATION = re.compile(r"n't|(?<![\w'])(?:" + "|".join(sorted(NEGATIONS - {"n't"})) +
-                             r")(?![\w'])")
+_MAYBE_NEGATION = re.compile("|".join([f"{w}(?<![\\w']{w})(?![\\w'])" for w in
+                                        sorted(NEGATIONS - {"n't"}, key=len, reverse=True)]
+                                       + ["n't"]))
 _CLOSE = r"(?=n't|[^\w]|$)"     # a word token ends here, or where a contraction begins
 _PUNCT = r"[^\w\s]{0,2}"         # quotes and brackets around a token: “function”
 _BLANK = r"[^\S\n]"              # white space, but not the newline between batch texts
@@ -102,6 +103,14 @@ def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
     before = _WORDS_BEFORE.findall(window)[-NEGATION_WINDOW:]
     inside = [] if names_negation else _WORDS_BEFORE.findall(lower[start:end])
     return any(w in NEGATIONS or w.endswith("n't") for w in before + inside)
+
+
+def _longest_first(hit: tuple[str, str, int, int, bool]) -> tuple[int, int]:
+    return hit[2] - hit[3], hit[2]
+
+
+def _start(hit: tuple[str, str, int, int, bool]) -> int:
+    return hit[2]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -224,17 +233,19 @@ class CueMatcher:
                         (label, shown, a, b, False) for label, shown, a, b in more)
         results: list[list[CueMatch]] = [[] for _ in texts]
         for row, hits in raw.items():
+            if len(hits) > 1:
+                hits.sort(key=_longest_first)
+                kept: list[tuple[str, str, int, int, bool]] = []
+                for hit in hits:
+                    label, _, start, end, _ = hit
+                    if not any(k[0] == label and k[2] < end and start < k[3] for k in kept):
+                        kept.append(hit)
+                kept.sort(key=_start)
+                hits = kept
             text, lower = texts[row], lowers[row]
-            hits.sort(key=lambda r: (r[2] - r[3], r[2]))  # longest first
-            found_here: list[CueMatch] = []
-            for label, shown, start, end, names_negation in hits:
-                if any(m.label == label and m.start < end and start < m.end
-                       for m in found_here):
-                    continue
-                found_here.append(CueMatch(label, shown, start, end, text[start:end],
-                                           _negated(lower, start, end, names_negation)))
-            found_here.sort(key=lambda m: m.start)
-            results[row] = found_here
+            results[row] = [CueMatch(label, shown, start, end, text[start:end],
+                                     _negated(lower, start, end, names_negation))
+                            for label, shown, start, end, names_negation in hits]
         return results
 
     def features(self, matches: list[list[CueMatch]]) -> np.ndarray:
