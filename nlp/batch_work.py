@@ -21,6 +21,7 @@ from nlp.batch_io import GZIP_LEVEL, Chunk, Shard, encode_part, is_gzip, write_a
 from nlp.stance import UNSUPPORTED, StanceModel
 
 RESULT_FIELDS = ("label", "confidence", "scores", "evidence", "error")
+_RESULT_SET = frozenset(RESULT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
             ev[i] = text
     out_rows: list[Any] = []
     k = 0
+    id_field = options.id_field
     for number, (line, row, error, raw) in enumerate(records, start=chunk.first_row):
         if error is not None:
             result.failed += 1
@@ -254,22 +256,23 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
                       "evidence": None, "error": error}
             out_rows.append(enc.dumps(failed) if as_json else failed)
             continue
-        missing_id = (f"no {options.id_field!r} field"
-                      if options.id_field and options.id_field not in row else None)
+        missing_id = (f"no {id_field!r} field" if id_field and id_field not in row
+                      else None)
         label = enc.unsupported if unsupported[k] else enc.labels[best[k]]
-        if as_json and not any(f in row for f in RESULT_FIELDS):
-            if raw is not None:
-                head = raw[:raw.rindex("}")].rstrip()
+        if as_json and _RESULT_SET.isdisjoint(row):
+            if not row:
+                head = "{"
+            elif raw is not None:  # the input line as it is, its closing brace replaced
+                head = raw[:raw.rindex("}")].rstrip() + ", "
             else:
-                head = enc.dumps(row)[:-1]
-            parts = [head + ", " if row else "{", '"label": ', label, ', "confidence": ',
-                     confidence[k], ', "scores": ', scores[k]]
+                head = enc.dumps(row)[:-1] + ", "
+            text = (f'{head}"label": {label}, "confidence": {confidence[k]}, '
+                    f'"scores": {scores[k]}')
             if ev is not None:
-                parts += [', "evidence": ', ev[k]]
+                text += ', "evidence": ' + ev[k]
             if missing_id is not None:
-                parts += [', "error": ', enc.dumps(missing_id)]
-            parts.append("}")
-            out_rows.append("".join(parts))
+                text += ', "error": ' + enc.dumps(missing_id)
+            out_rows.append(text + "}")
             k += 1
             continue
         out = dict(row)

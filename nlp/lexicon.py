@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -278,7 +279,7 @@ class Lexicon:
             self._reset()
         ids = list(map(self._ids.get, units))
         if None in ids:
-            self._learn(list(dict.fromkeys(u for u, i in zip(units, ids) if i is None)))
+            self._learn(list(dict.fromkeys(compress(units, map(is_, ids, repeat(None))))))
             ids = list(map(self._ids.__getitem__, units))
         if lengths is not None and -1 in ids:  # the mark as a unit of a text
             if self._mark_id is None:

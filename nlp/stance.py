@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -116,17 +117,20 @@ class _SparseFeatures:
     def transform_with_words(self, texts: Sequence[str], contexts: Sequence[str],
                              cues: np.ndarray, units: Units | None = None
                              ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-        """The features, and their word block alone (for the nearest examples);
+        """The features, and their word block alone (for the nearest examples)."""
+        blocks = self.blocks(texts, contexts, cues, units)
+        return sparse.hstack(blocks, format="csr"), blocks[0]
+
+    def blocks(self, texts: Sequence[str], contexts: Sequence[str], cues: np.ndarray,
+               units: Units | None = None) -> list[sparse.csr_matrix]:
+        """The word, character, context and cue blocks of the features, weighted;
         ``units``: the texts' units, if already split."""
         _, _, context = self._fast_transforms()
         if units is None:
             units = self.lexicon().split(list(texts))
-        words = units.word_tfidf()
-        return sparse.hstack([
-            words, units.char_tfidf(),
-            CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
-            sparse.csr_matrix(CUE_WEIGHT * cues),
-        ], format="csr"), words
+        return [units.word_tfidf(), units.char_tfidf(),
+                CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
+                sparse.csr_matrix(CUE_WEIGHT * cues)]
 
     @property
     def n_word(self) -> int:
@@ -166,15 +170,18 @@ class LightLogistic:
         self.classes_ = np.asarray(clf.classes_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        scores = X @ self.coef_.T + self.intercept_
-        scores = np.asarray(scores)
-        if scores.shape[1] == 1:  # two classes: the logistic of the one score
-            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.column_stack([1 - p, p])
-        scores = scores - scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+        return _logistic_proba(np.asarray(X @ self.coef_.T + self.intercept_))
+
+
+def _logistic_proba(scores: np.ndarray) -> np.ndarray:
+    """A logistic regression's probabilities from its decision scores."""
+    if scores.shape[1] == 1:  # two classes: the logistic of the one score
+        p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.column_stack([1 - p, p])
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return scores
 
 
 def _embed_pairs(texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
@@ -299,6 +306,7 @@ class StanceModel:
         state["_cues"] = None  # spaCy matchers are rebuilt from the debate file
         state["_debate"] = None
         state.pop("_example_split", None)  # rebuilt from example_vectors
+        state.pop("_coef_blocks", None)  # and from the coefficients
         return state
 
     def attach(self, debate: Debate) -> None:
@@ -383,6 +391,7 @@ class StanceModel:
         self.example_vectors = (dense[:, :384] if dense is not None
                                 else self.features.word.transform(texts))
         self.__dict__.pop("_example_split", None)
+        self.__dict__.pop("_coef_blocks", None)
         chosen_f1 = {w: f for f, w in scored}[self.blend]
         return {"cv_macro_f1": round(float(chosen_f1), 4), "blend": self.blend,
                 "temperature": round(self.temperature, 3), "folds": n_folds,
@@ -430,8 +439,9 @@ class StanceModel:
             t_texts, t_ctx = cleaned, clean_texts(contexts)
         matches = self.cues.match(t_texts, units.cue_words())
         cues = self.cues.features(matches)
-        X, words = self.features.transform_with_words(t_texts, t_ctx, cues, units)
-        p = _proba(self.sparse_clf, X, n_labels)
+        blocks = self.features.blocks(t_texts, t_ctx, cues, units)
+        words = blocks[0]
+        p = self._sparse_proba(blocks, n_labels)
         dense = None
         if self.dense_clf is not None and self.blend > 0:
             dense = np.hstack([_embed_pairs(t_texts, t_ctx), cues])
@@ -446,8 +456,28 @@ class StanceModel:
             batch.near_index, batch.near_sims = self._neighbours(words, dense, neighbours,
                                                                         t_texts)
         if evidence == "full":
+            X = sparse.hstack(blocks, format="csr")
             batch.words = [self._weighty_words(X[r], int(best[i])) for r, i in enumerate(todo)]
         return batch
+
+    def _sparse_proba(self, blocks: list[sparse.csr_matrix], n_labels: int) -> np.ndarray:
+        """``_proba`` of the sparse classifier on the blocks side by side, without joining
+        them: each block times its share of the coefficients."""
+        clf = self.sparse_clf
+        widths = tuple(b.shape[1] for b in blocks)
+        cached = self.__dict__.get("_coef_blocks")
+        if cached is None or cached[0] != widths:
+            coef = np.asarray(clf.coef_, dtype=np.float64)
+            cuts = np.cumsum((0,) + widths)
+            cached = self._coef_blocks = (widths, [np.ascontiguousarray(coef[:, a:b].T)
+                                                   for a, b in pairwise(cuts)])
+        scores = np.zeros((blocks[0].shape[0], cached[1][0].shape[1]))
+        for block, weights in zip(blocks, cached[1]):
+            scores += block @ weights
+        scores += np.asarray(clf.intercept_, dtype=np.float64)
+        out = np.zeros((scores.shape[0], n_labels))
+        out[:, clf.classes_] = _logistic_proba(scores)
+        return out
 
     def _neighbours(self, words: sparse.csr_matrix, dense: np.ndarray | None, k: int,
                     texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
