@@ -5,12 +5,12 @@ Debate files write cues in a compact token syntax (see ``nlp/debates/*.toml``), 
 compiled to one regular expression per cue. A batch of texts is matched at once: each
 cue's expression scans, in one call, the texts joined by newlines (which no expression
 crosses). Given which words each text holds (``Units.cue_words`` of ``nlp.lexicon``), a
-cue only scans the texts that hold a word of each of its plain-word tokens: the
-expressions then read a small part of a batch, so the fast tier can use cues on batch
-files. A cue written as a list of spaCy token patterns (for lemmas, parts of speech,
-dependency-free token attributes) runs on spaCy's ``Matcher`` instead, loading the
-English pipeline only when a debate asks for one. Each match reports whether a negation
-precedes it, so "CX is not a function" does not count as a plain ``function`` cue.
+cue only scans the texts that hold a word of each of its tokens, a small part of a
+batch: the fast tier can use cues on batch files. A cue written as a list of spaCy token
+patterns (for lemmas, parts of speech, dependency-free token attributes) runs on spaCy's
+``Matcher`` instead, loading the English pipeline only when a debate asks for one. Each
+match reports whether a negation precedes it, so "CX is not a function" does not count
+as a plain ``function`` cue.
 """
 
 from __future__ import annotations
@@ -64,17 +64,17 @@ _PLAIN = re.compile(r"[^\W_]+")
 
 
 def required_words(cue: str) -> tuple[tuple[str, ...], ...]:
-    """For each token of a compact cue whose alternatives are all plain words (letters
-    and digits), those words: a text the cue matches holds one word of each such token
-    as a run of word characters of its lower-case text, or that run followed by "n" (the
-    word before "n't", as "ca" in "can't"). Tokens with other characters ("'s", "n't",
-    ",") and wildcards require nothing."""
-    out = []
-    for part in cue.lower().split():
-        words = tuple(part.split("|"))
-        if part not in ("?", "*") and all(_PLAIN.fullmatch(w) for w in words):
-            out.append(words)
-    return tuple(out)
+    """The words of each token of a compact cue (wildcards aside): a text the cue matches
+    holds one word of each token in its lower-case text (with "’" as "'"). A plain word
+    (letters and digits) is there as a whole run of word characters, or as that run but
+    its final "n" (the word before "n't", as "ca" in "can't"); any other ("'s", "n't",
+    "%") is simply part of the text, within one white-space-free piece of it."""
+    return tuple(tuple(part.split("|")) for part in cue.lower().split()
+                 if part not in ("?", "*"))
+
+
+def is_plain(word: str) -> bool:
+    return bool(_PLAIN.fullmatch(word))
 
 
 def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:

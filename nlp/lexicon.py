@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from nlp.cues import is_plain
 from nlp.textprep import _OTHER_ONLY, _WORD, ENGLISH, for_features, is_english
 
 CACHE_WORDS = 300_000  # distinct units a lexicon remembers (then it starts over)
@@ -210,6 +211,10 @@ class Lexicon:
                  checks: bool = True, cue_words: Sequence[str] = ()) -> None:
         self.word, self.char, self.checks = word, char, checks
         self.cue_words = {w: i for i, w in enumerate(cue_words)}
+        # plain words are looked up among a piece's runs of word characters, others found
+        # in it as text (see cues.required_words)
+        self._plain_cue_words = {w: i for w, i in self.cue_words.items() if is_plain(w)}
+        self._other_cue_words = [(w, i) for w, i in self.cue_words.items() if not is_plain(w)]
         self._reset()
 
     def _reset(self) -> None:
@@ -249,10 +254,10 @@ class Lexicon:
                              1 if _WORD.search(unit) else 0))
             self._counts[base:base + len(units)] = rows
         if self.cue_words:
-            known = self.cue_words
+            known = self._plain_cue_words
             found = []
             for lower in lowers:
-                here = set()
+                here = {i for w, i in self._other_cue_words if w in lower}
                 for w in _WORD_CHARS.findall(lower):
                     if w in known:
                         here.add(known[w])
