@@ -45,6 +45,7 @@ BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)  # weight of the embedding model in the acc
 # statements worded unlike the corpus (the seed pages, held out) the embeddings help.
 BLEND_TOLERANCE = 0.01
 SEED = 13
+NEIGHBOUR_BLOCK = 512  # rows whose similarities to the examples are worked out together
 
 
 @dataclass
@@ -205,6 +206,22 @@ def _proba(clf: Any, X: Any, n_labels: int) -> np.ndarray:
     out = np.zeros((X.shape[0], n_labels))
     out[:, clf.classes_] = clf.predict_proba(X)
     return out
+
+
+def _top(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the k largest of each row, largest first, ties in column
+    order: k passes of argmax (which takes the first of equals) are cheaper than a
+    partition. ``sims`` is overwritten."""
+    n = sims.shape[0]
+    k = min(k, sims.shape[1])
+    rows = np.arange(n)
+    top = np.empty((n, k), dtype=np.int64)
+    best = np.empty((n, k))
+    for j in range(k):
+        top[:, j] = sims.argmax(axis=1)
+        best[:, j] = sims[rows, top[:, j]]
+        sims[rows, top[:, j]] = -np.inf
+    return top, best
 
 
 def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -488,19 +505,15 @@ class StanceModel:
             return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
         if isinstance(self.example_vectors, np.ndarray):
             query = dense[:, :384] if dense is not None else encode(texts)
-            sims = query @ self.example_vectors.T
-        else:
-            sims = self._word_similarities(words)
-        k = min(k, sims.shape[1])
-        # the k best of each row, most similar first, ties in example order: k passes of
-        # argmax (which takes the first of equals) are cheaper than a partition
-        rows = np.arange(n)
+            return _top(query @ self.example_vectors.T, k)
+        # a block of rows at a time: the similarities of a block stay in the CPU's cache
+        k = min(k, len(self.example_ids))
         top = np.empty((n, k), dtype=np.int64)
         best = np.empty((n, k))
-        for j in range(k):
-            top[:, j] = sims.argmax(axis=1)
-            best[:, j] = sims[rows, top[:, j]]
-            sims[rows, top[:, j]] = -np.inf
+        for start in range(0, n, NEIGHBOUR_BLOCK):
+            end = min(n, start + NEIGHBOUR_BLOCK)
+            top[start:end], best[start:end] = _top(
+                self._word_similarities(words[start:end]), k)
         return top, best
 
     def _word_similarities(self, words: sparse.csr_matrix) -> np.ndarray:
