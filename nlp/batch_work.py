@@ -89,8 +89,8 @@ def _loads(payload: bytes) -> tuple[Any, str | None]:
     ``json.loads`` does."""
     try:
         text = payload.decode("utf-8")
-        value, end = _SCAN(text, _SPACE(text, 0).end())
-        if _SPACE(text, end).end() == len(text):
+        value, end = _SCAN(text, 0 if text[:1] == "{" else _SPACE(text, 0).end())
+        if text[end:] == "\n" or _SPACE(text, end).end() == len(text):
             return value, text
     except (UnicodeDecodeError, StopIteration, ValueError):
         pass
