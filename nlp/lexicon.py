@@ -44,17 +44,21 @@ class _Ragged:
         self.data = np.zeros(4096, dtype=np.int32)
 
     def append(self, lists: list[list[int]]) -> None:
-        k = len(lists)
-        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=k)
-        total = int(lengths.sum())
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        self.append_flat(np.fromiter(chain.from_iterable(lists), dtype=np.int32,
+                                     count=int(lengths.sum())), lengths)
+
+    def append_flat(self, flat: np.ndarray, lengths: np.ndarray) -> None:
+        """Append lists given end to end, with the length of each."""
+        k = len(lengths)
+        total = len(flat)
         start = int(self.ptr[self.n])
         if self.n + k + 1 > len(self.ptr):
             self.ptr = np.resize(self.ptr, max(2 * len(self.ptr), self.n + k + 1))
         if start + total > len(self.data):
             self.data = np.resize(self.data, max(2 * len(self.data), start + total))
         self.ptr[self.n + 1:self.n + k + 1] = start + np.cumsum(lengths)
-        self.data[start:start + total] = np.fromiter(chain.from_iterable(lists),
-                                                     dtype=np.int32, count=total)
+        self.data[start:start + total] = flat
         self.n += k
 
     def gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,22 +113,31 @@ class FastTfidf:
         return units.char_tfidf() if self.char else units.word_tfidf()
 
     # -- character n-grams -------------------------------------------------------------
-    def char_columns(self, piece: str) -> list[int]:
-        """The columns of the n-grams of one white-space-free piece (repeats kept)."""
-        vocab = self.vocabulary
+    def grams(self, piece: str) -> list[str]:
+        """The n-grams of one white-space-free piece, as ``char_wb`` makes them: of the
+        piece between two spaces, and only once the whole of it when it is no longer
+        than n."""
         w = " " + piece + " "
-        w_len = len(w)
-        cols: list[int] = []
+        size = len(w)
+        out: list[str] = []
         for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
-            offset = 0
-            grams = [w[0:n]]
-            while offset + n < w_len:
-                offset += 1
-                grams.append(w[offset:offset + n])
-            cols += [vocab[g] for g in grams if g in vocab]
-            if offset == 0:
+            if size <= n:
+                out.append(w)
                 break
-        return cols
+            out += [w[i:i + n] for i in range(size - n + 1)]
+        return out
+
+    def char_columns(self, units: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns of the n-grams of each unit's pieces (repeats kept), end to end,
+        and how many each unit has."""
+        grams = [[g for piece in pieces for g in self.grams(piece)] for pieces in units]
+        counts = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        cols = np.fromiter(map(self.vocabulary.get, chain.from_iterable(grams), repeat(-1)),
+                           dtype=np.int64, count=int(counts.sum()))
+        known = cols >= 0
+        lengths = np.bincount(np.repeat(np.arange(len(units)), counts)[known],
+                              minlength=len(units))
+        return cols[known].astype(np.int32), lengths
 
     # -- word 1-2-grams ----------------------------------------------------------------
     def _word_tables(self) -> None:
@@ -148,11 +161,6 @@ class FastTfidf:
         self.tokens, self.unknown, self._unigram = tokens, size - 1, unigram
         self._size = size
         self._pair_keys, self._pair_cols = keys[order], cols[order]
-
-    def token_ids(self, preprocessed: str) -> list[int]:
-        """Token ids of a preprocessed piece of text, in order."""
-        return list(map(self.tokens.get, self.token.findall(preprocessed),
-                        repeat(self.unknown)))
 
     def word_counts(self, ids: np.ndarray, doc_of: np.ndarray, n: int) -> sparse.csr_matrix:
         """Unigram and bigram counts of token ids (``doc_of``: the text of each token, in
@@ -200,6 +208,15 @@ def _aggregate(cols: np.ndarray, per_doc: np.ndarray, width: int) -> sparse.csr_
     return sparse.identity(n, format="csr") @ raw
 
 
+def _flat_lengths(lists: list[list[Any]], convert: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Lists end to end (each item converted, ``convert`` taking them all at once) and the
+    length of each."""
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = np.fromiter(convert(chain.from_iterable(lists)), dtype=np.int32,
+                       count=int(lengths.sum()))
+    return flat, lengths
+
+
 class Lexicon:
     """What each distinct unit (white-space-free piece of cleaned text) brings to the fast
     tier, worked out once: see the module docstring. ``word``/``char`` are the TF-IDF
@@ -234,25 +251,29 @@ class Lexicon:
         if register:
             for k, unit in enumerate(units):
                 self._ids[unit] = base + k
-        prepped = [for_features(u).split() for u in units]
+        k = len(units)
+        featured = list(map(for_features, units))
         if self.char is not None:
-            cols = self.char.char_columns
-            self._char.append([list(chain.from_iterable(map(cols, p))) for p in prepped])
+            self._char.append_flat(*self.char.char_columns(list(map(str.split, featured))))
         if self.word is not None:
-            ids = self.word.token_ids
-            self._tokens.append([list(chain.from_iterable(map(ids, p))) for p in prepped])
+            self._tokens.append_flat(*_flat_lengths(
+                list(map(self.word.token.findall, featured)),
+                lambda flat: map(self.word.tokens.get, flat, repeat(self.word.unknown))))
         lowers = [u.lower().replace("’", "'") for u in units]
         if self.checks:
-            if base + len(units) > len(self._counts):
-                self._counts = np.resize(self._counts,
-                                         (max(2 * len(self._counts), base + len(units)), 4))
-            rows = []
-            for unit, lower in zip(units, lowers):
-                words = _WORD.findall(lower)
-                rows.append((len(words), sum(map(ENGLISH.__contains__, words)),
-                             sum(map(_OTHER_ONLY.__contains__, words)),
-                             1 if _WORD.search(unit) else 0))
-            self._counts[base:base + len(units)] = rows
+            if base + k > len(self._counts):
+                self._counts = np.resize(self._counts, (max(2 * len(self._counts), base + k), 4))
+            words = list(map(_WORD.findall, lowers))
+            flat = list(chain.from_iterable(words))
+            owner = np.repeat(np.arange(k), np.fromiter(map(len, words), dtype=np.int64,
+                                                        count=k))
+            for column, vocabulary in ((1, ENGLISH), (2, _OTHER_ONLY)):
+                hits = np.fromiter(map(vocabulary.__contains__, flat), dtype=bool,
+                                   count=len(flat))
+                self._counts[base:base + k, column] = np.bincount(owner[hits], minlength=k)
+            self._counts[base:base + k, 0] = np.bincount(owner, minlength=k)
+            self._counts[base:base + k, 3] = np.fromiter(map(bool, map(_WORD.search, units)),
+                                                         dtype=bool, count=k)
         if self.cue_words:
             known = self._plain_cue_words
             found = []
@@ -280,7 +301,7 @@ class Lexicon:
             per_doc = list(map(str.split, texts))
             lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=n)
             units = list(chain.from_iterable(per_doc))
-        if len(self._ids) + len(units) > CACHE_WORDS:
+        if len(self._ids) > CACHE_WORDS:
             self._reset()
         ids = list(map(self._ids.get, units))
         if None in ids:
