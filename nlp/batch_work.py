@@ -170,7 +170,8 @@ class _JsonRows:
         dumps = self.dumps
         self.labels = [dumps(label) for label in model.labels]
         self.unsupported = dumps(UNSUPPORTED)
-        self.scores = "{" + ", ".join(f"{dumps(label)}: %s" for label in model.labels) + "}"
+        self.scores = "{" + ", ".join(dumps(label).replace("%", "%%") + ": %s"
+                                      for label in model.labels) + "}"  # for % (values)
         self.examples = [f'{{"id": {dumps(i)}, "text": {dumps(t)}, "label": {dumps(lab)}, '
                          f'"similarity": ' for i, t, lab in
                          zip(model.example_ids, model.example_texts, model.example_labels)]
