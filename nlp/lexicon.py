@@ -18,6 +18,7 @@ many workers and a cluster compute the same numbers, whatever their chunks.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from itertools import chain, compress, repeat
 from operator import is_
@@ -228,6 +229,7 @@ class Lexicon:
                  checks: bool = True, cue_words: Sequence[str] = ()) -> None:
         self.word, self.char, self.checks = word, char, checks
         self.cue_words = {w: i for i, w in enumerate(cue_words)}
+        self._lock = threading.Lock()
         # plain words are looked up among a piece's runs of word characters, others found
         # in it as text (see cues.required_words)
         self._plain_cue_words = {w: i for w, i in self.cue_words.items() if is_plain(w)}
@@ -290,7 +292,11 @@ class Lexicon:
         return base
 
     def split(self, texts: list[str]) -> Units:
-        """The units of texts."""
+        """The units of texts (one thread at a time: new units are learnt here)."""
+        with self._lock:
+            return self._split(texts)
+
+    def _split(self, texts: list[str]) -> Units:
         n = len(texts)
         joined = _BETWEEN.join(texts)
         if joined.count(_MARK) == n - 1:
@@ -323,8 +329,13 @@ class Lexicon:
 class Units:
     """A chunk of texts as unit ids (``ids``, text after text; ``lengths`` per text)."""
 
-    def __init__(self, lexicon: Lexicon, ids: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(self, lexicon: Lexicon, ids: np.ndarray, lengths: np.ndarray,
+                 tables: tuple | None = None) -> None:
         self.lexicon, self.ids, self.lengths = lexicon, ids, lengths
+        # the tables as they are now: a lexicon that starts over replaces them
+        self._tables = tables or (lexicon._char, lexicon._tokens, lexicon._cues,
+                                  lexicon._counts)
+        self._char, self._tokens, self._cues, self._counts = self._tables
         self.n = len(lengths)
         self.doc_of = np.repeat(np.arange(self.n), lengths)
 
@@ -333,10 +344,11 @@ class Units:
         rows = np.asarray(rows, dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
         lengths = self.lengths[rows]
-        return Units(self.lexicon, self.ids[_ranges(starts[rows], lengths)], lengths)
+        return Units(self.lexicon, self.ids[_ranges(starts[rows], lengths)], lengths,
+                     self._tables)
 
     def _sums(self, column: int) -> np.ndarray:
-        return np.bincount(self.doc_of, weights=self.lexicon._counts[self.ids, column],
+        return np.bincount(self.doc_of, weights=self._counts[self.ids, column],
                            minlength=self.n)
 
     def has_words(self) -> np.ndarray:
@@ -356,20 +368,20 @@ class Units:
 
     def char_tfidf(self) -> sparse.csr_matrix:
         char = self.lexicon.char
-        cols, lengths = self.lexicon._char.gather(self.ids)
+        cols, lengths = self._char.gather(self.ids)
         per_doc = np.bincount(self.doc_of, weights=lengths, minlength=self.n).astype(np.int64)
         return char.weigh(_aggregate(cols, per_doc, len(char)))
 
     def word_tfidf(self) -> sparse.csr_matrix:
         word = self.lexicon.word
-        tokens, lengths = self.lexicon._tokens.gather(self.ids)
+        tokens, lengths = self._tokens.gather(self.ids)
         counts = word.word_counts(tokens.astype(np.int64), np.repeat(self.doc_of, lengths),
                                   self.n)
         return word.weigh(counts)
 
     def cue_words(self) -> np.ndarray:
         """Per text and cue word: whether the text holds the word (a bool matrix)."""
-        found, lengths = self.lexicon._cues.gather(self.ids)
+        found, lengths = self._cues.gather(self.ids)
         out = np.zeros((self.n, max(1, len(self.lexicon.cue_words))), dtype=bool)
         out[np.repeat(self.doc_of, lengths), found] = True
         return out
