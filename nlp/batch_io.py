@@ -483,23 +483,44 @@ def assemble(parts: list[Path], out_fmt: str, columns: list[str], target: Path) 
         if out_fmt == "parquet":
             _assemble_parquet(parts, tmp)
         else:
-            with open(tmp, "wb") as out:
+            with open(tmp, "wb", buffering=0) as out:
                 if out_fmt == "csv":
                     header = io.StringIO()
                     csv.writer(header, lineterminator="\r\n").writerow(columns)
                     data = header.getvalue().encode("utf-8")
-                    out.write(gzip.compress(data, GZIP_LEVEL, mtime=0)
-                              if is_gzip(target) else data)
+                    _write_all(out, gzip.compress(data, GZIP_LEVEL, mtime=0)
+                               if is_gzip(target) else data)
                 for part in parts:
-                    with open(part, "rb") as handle:
-                        while block := handle.read(4 * MB):
-                            out.write(block)
-                out.flush()
+                    _append(out, part)
                 os.fsync(out.fileno())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _append(out: BinaryIO, part: Path) -> None:
+    """Copy a part to the end of an unbuffered file: in the kernel where it can
+    (``copy_file_range``), else through a buffer."""
+    with open(part, "rb", buffering=0) as handle:
+        left = os.fstat(handle.fileno()).st_size
+        copy = getattr(os, "copy_file_range", None)
+        try:
+            while copy is not None and left > 0:
+                done = copy(handle.fileno(), out.fileno(), min(left, 1 << 30))
+                if done <= 0:
+                    break
+                left -= done
+        except OSError:
+            pass  # not between these files: copy the rest through a buffer
+        while block := handle.read(4 * MB):
+            _write_all(out, block)
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view):]
 
 
 def _assemble_parquet(parts: list[Path], tmp: Path) -> None:

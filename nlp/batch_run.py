@@ -40,6 +40,7 @@ from nlp.batch_work import (
     Options,
     commit,
     committed,
+    keep_freed_memory,
     label_chunk,
     part_path,
     save_part,
@@ -114,6 +115,7 @@ def _init_worker(options: Options, run_dir: str, columns: dict[int, list[str]],
                  shards: list[Shard], workers: int) -> None:
     _STATE.update(options=options, run_dir=Path(run_dir), columns=columns,
                   shards={s.index: s for s in shards})
+    keep_freed_memory()
     if options.tier == "accurate":
         set_torch_threads(workers)
 
@@ -238,6 +240,7 @@ class Run:
 
     def run_local(self, workers: int) -> None:
         if workers <= 1:
+            keep_freed_memory()
             if self.options.tier == "accurate":
                 set_torch_threads(1)
             for item in self._chunks():
@@ -338,6 +341,7 @@ def shard_task(shard: Shard, options: Options, run_dir: str, columns: list[str],
     join them into a staged output file. Returns the chunks' counts, the staged path and
     how many rows an earlier run had done."""
     folder = Path(run_dir)
+    keep_freed_memory()
     model = worker_model(options)
     done = committed(folder, shard.index) if resume else {}
     results: list[ChunkResult] = []

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nlp.batch_io import GZIP_LEVEL, Chunk, Shard, encode_part, is_gzip, write_atomic
 from nlp.stance import UNSUPPORTED, StanceModel
 
 RESULT_FIELDS = ("label", "confidence", "scores", "evidence", "error")
+_RESULT_SET = frozenset(RESULT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -75,29 +78,50 @@ def _describe(value: Any) -> str:
     return {dict: "an object", list: "a list", bool: "true/false"}.get(type(value), "not text")
 
 
+_DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once  # the C scanner: json.loads without its Python layers
+_SPACE = json.decoder.WHITESPACE.match
+
+
+def _loads(payload: bytes) -> tuple[Any, str | None]:
+    """A JSON line's value, and the line as text when it is plain UTF-8 JSON (its output
+    row is then the line itself with the results added). Raises ``ValueError`` as
+    ``json.loads`` does."""
+    try:
+        text = payload.decode("utf-8")
+        value, end = _SCAN(text, 0 if text[:1] == "{" else _SPACE(text, 0).end())
+        if text[end:] == "\n" or _SPACE(text, end).end() == len(text):
+            return value, text
+    except (UnicodeDecodeError, StopIteration, ValueError):
+        pass
+    return json.loads(payload), None  # the odd line: json.loads says what is wrong
+
+
 def parse_chunk(chunk: Chunk, options: Options
-                ) -> list[tuple[int, dict[str, Any] | None, str | None]]:
-    """``(line, row, error)`` for each record: the row as a dict, or why it cannot be
-    labelled (``row`` is kept when it was read but lacks usable text)."""
+                ) -> list[tuple[int, dict[str, Any] | None, str | None, str | None]]:
+    """``(line, row, error, raw)`` for each record: the row as a dict, or why it cannot be
+    labelled (``row`` is kept when it was read but lacks usable text), and for a JSONL
+    line that can be written back as it is, the line."""
     if chunk.table is not None:
-        records = [(chunk.first_row + i, row, None)
+        records = [(chunk.first_row + i, row, None, None)
                    for i, row in enumerate(chunk.table.to_pylist())]
     else:
         records = []
         for line, payload, error in chunk.records:
+            raw = None
             if error is None and isinstance(payload, bytes):
                 try:
-                    payload = json.loads(payload)
+                    payload, raw = _loads(payload)
                 except ValueError as why:
                     msg = getattr(why, "msg", None) or str(why)
                     payload, error = None, f"line {line}: not JSON ({msg})"
                 else:
                     if not isinstance(payload, dict):
-                        payload, error = None, f"line {line}: not a JSON object"
-            records.append((line, payload, error))
+                        payload, error, raw = None, f"line {line}: not a JSON object", None
+            records.append((line, payload, error, raw))
     out = []
     text_field = options.text_field
-    for line, row, error in records:
+    for line, row, error, raw in records:
         if row is not None and error is None:
             text = row.get(text_field)
             if text is None:
@@ -105,37 +129,79 @@ def parse_chunk(chunk: Chunk, options: Options
                          else f"line {line}: {text_field!r} is empty (null)")
             elif isinstance(text, (int, float)) and not isinstance(text, bool):
                 row[text_field] = str(text)
+                raw = None  # written with the text as text
             elif not isinstance(text, str):
                 error = f"line {line}: {text_field!r} is {_describe(text)}, not text"
-        out.append((line, row, error))
+        out.append((line, row, error, raw))
+    return out
+
+
+_TABLES: dict[int, list[str]] = {}
+
+
+def rounded(values: np.ndarray, digits: int) -> list[str]:
+    """``repr(round(v, digits))`` of each value, from a table of every rounded value in
+    [0, 1]: rounding ``v * 10**digits`` to an integer gives the same decimal as ``round``
+    unless the product is within reach of a tie, and those (and values outside [0, 1])
+    are rounded one by one."""
+    scale = 10 ** digits
+    table = _TABLES.get(digits)
+    if table is None:
+        table = _TABLES[digits] = [repr(k / scale) for k in range(scale + 1)]
+    values = np.asarray(values, dtype=np.float64).ravel()
+    x = values * scale
+    whole = np.rint(x)
+    safe = ((values >= 0.0) & (values <= 1.0) & ~np.signbit(values)
+            & (np.abs(np.abs(x - whole) - 0.5) > 1e-6))
+    out = list(map(table.__getitem__, np.where(safe, whole, 0).astype(np.int64).tolist()))
+    for i in np.flatnonzero(~safe).tolist():
+        out[i] = repr(round(float(values[i]), digits))
     return out
 
 
 class _JsonRows:
-    """JSON lines of labelled rows built from pre-encoded pieces: the same text
-    ``json.dumps`` gives for the row with its result fields, at a fraction of the cost
-    (the nearest examples' text is encoded once, not once per row)."""
+    """JSON text of labelled rows built from pre-encoded pieces: the text ``json.dumps``
+    gives for the results, at a fraction of the cost (the labels, the cue patterns and the
+    nearest examples' text are encoded once, not once per row)."""
 
     def __init__(self, model: StanceModel) -> None:
         self.dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        self.string = json.encoder.encode_basestring  # a str as JSON (as dumps writes it)
         dumps = self.dumps
         self.labels = [dumps(label) for label in model.labels]
-        self.keys = [dumps(label) + ": " for label in model.labels]
+        self.unsupported = dumps(UNSUPPORTED)
+        self.scores = "{" + ", ".join(dumps(label).replace("%", "%%") + ": %s"
+                                      for label in model.labels) + "}"  # for % (values)
         self.examples = [f'{{"id": {dumps(i)}, "text": {dumps(t)}, "label": {dumps(lab)}, '
                          f'"similarity": ' for i, t, lab in
                          zip(model.example_ids, model.example_texts, model.example_labels)]
+        self._cue_heads: dict[tuple[str, str], str] = {}
 
-    def line(self, row: dict[str, Any], label: str, confidence: float, scores: str,
-             evidence: str | None, error: str | None) -> str:
-        base = self.dumps(row)
-        out = [base[:-1] + ", " if len(row) else "{", '"label": ', label,
-               ', "confidence": ', repr(confidence), ', "scores": ', scores]
-        if evidence is not None:
-            out += [', "evidence": ', evidence]
-        if error is not None:
-            out += [', "error": ', self.dumps(error)]
-        out.append("}")
-        return "".join(out)
+    def cue(self, match: Any) -> str:
+        head = self._cue_heads.get((match.label, match.pattern))
+        if head is None:
+            head = self._cue_heads[(match.label, match.pattern)] = (
+                f'{{"label": {self.dumps(match.label)}, "pattern": '
+                f'{self.dumps(match.pattern)}, "start": ')
+        return (f'{head}{match.start}, "end": {match.end}, "text": '
+                f'{self.string(match.text)}, "negated": '
+                f'{"true" if match.negated else "false"}}}')
+
+    def cues(self, matches: list) -> str:
+        return "[" + ", ".join(map(self.cue, matches)) + "]" if matches else "[]"
+
+    def evidence(self, batch: Any, level: str) -> list[str]:
+        """The evidence object of each classified row, as JSON."""
+        k = batch.near_index.shape[1]
+        sims = rounded(batch.near_sims, 3)
+        examples = self.examples
+        near = [examples[j] + s + "}" for j, s in zip(batch.near_index.ravel().tolist(), sims)]
+        cues = list(map(self.cues, batch.cues))
+        out = [f'{{"cues": {c}, "nearest": [{", ".join(near[r * k:r * k + k])}]'
+               for r, c in enumerate(cues)]
+        if level == "full":
+            out = [f'{e}, "words": {self.dumps(w)}' for e, w in zip(out, batch.words)]
+        return [e + "}" for e in out]
 
 
 _ENCODERS: dict[int, _JsonRows] = {}
@@ -147,84 +213,84 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
     records = parse_chunk(chunk, options)
     result = ChunkResult(chunk.shard, chunk.index, rows=len(records),
                          bytes_read=chunk.bytes_read)
-    ok = [row for _, row, error in records if error is None]
+    ok = [row for _, row, error, _ in records if error is None]
     ctx = options.context_field
     batch = model.predict_batch([row[options.text_field] for row in ok],
-                                [row.get(ctx) if ctx else None for row in ok],
-                                evidence=options.evidence)
+                                [row.get(ctx) if ctx else None for row in ok]
+                                if ctx else None, evidence=options.evidence)
     labels = model.labels
-    probs = batch.probs.tolist()
-    best = batch.best.tolist()
     evidence = options.evidence
+    unsupported = [s == UNSUPPORTED for s in batch.status]
+    best = batch.best.tolist()
+    names = [UNSUPPORTED if u else labels[b] for u, b in zip(unsupported, best)]
+    result.labels = Counter(names)
+    result.unsupported = sum(unsupported)
+    result.labelled = len(ok) - result.unsupported
     as_json = shard.out_fmt == "jsonl"
-    enc = _ENCODERS.get(id(model)) if as_json else None
-    if as_json and enc is None:
+    enc = _ENCODERS.get(id(model))
+    if enc is None:
         enc = _ENCODERS[id(model)] = _JsonRows(model)
+    # every classified row's results as JSON text (CSV and Parquet parse them back)
+    n_labels = len(labels)
+    probs = rounded(batch.probs, 4)
+    scores = [enc.scores % tuple(probs[i:i + n_labels])
+              for i in range(0, len(probs), n_labels)]
+    confidence = [probs[i * n_labels + b] for i, b in enumerate(best)]
+    for i, u in enumerate(unsupported):
+        if u:
+            scores[i], confidence[i] = "{}", "0.0"
+    ev: list[str] | None = None
+    if evidence != "none":
+        ev = ["{}"] * len(ok)
+        done = batch.rows.tolist() if batch.cues is not None else []
+        for i, text in zip(done, enc.evidence(batch, evidence) if done else []):
+            ev[i] = text
     out_rows: list[Any] = []
     k = 0
-    for number, (line, row, error) in enumerate(records, start=chunk.first_row):
+    id_field = options.id_field
+    for number, (line, row, error, raw) in enumerate(records, start=chunk.first_row):
         if error is not None:
             result.failed += 1
             result.failures.append({"input": str(shard.source), "row": number, "line": line,
                                     "error": error})
             failed = {**(row or {}), "label": None, "confidence": None, "scores": None,
                       "evidence": None, "error": error}
-            out_rows.append(enc.dumps(failed) if enc else failed)
+            out_rows.append(enc.dumps(failed) if as_json else failed)
             continue
-        status = batch.status[k]
-        slot = batch.slot(k) if evidence != "none" else None
-        missing_id = (f"no {options.id_field!r} field"
-                      if options.id_field and options.id_field not in row else None)
-        if status == UNSUPPORTED:
-            label, confidence, scores = UNSUPPORTED, 0.0, {}
-            result.unsupported += 1
-        else:
-            p, b = probs[k], best[k]
-            label, confidence = labels[b], round(p[b], 4)
-            scores = [round(v, 4) for v in p]
-            result.labelled += 1
-        result.labels[label] += 1
-        k += 1
-        if enc is not None and not any(f in row for f in RESULT_FIELDS):
-            ev = None
-            if evidence != "none":
-                ev = "{}" if slot is None else self_evidence(enc, batch, slot, evidence)
-            score_text = ("{}" if status == UNSUPPORTED else
-                          "{" + ", ".join(key + repr(v) for key, v in zip(enc.keys, scores))
-                          + "}")
-            out_rows.append(enc.line(row, enc.dumps(label), confidence, score_text, ev,
-                                     missing_id))
+        missing_id = (f"no {id_field!r} field" if id_field and id_field not in row
+                      else None)
+        label = enc.unsupported if unsupported[k] else enc.labels[best[k]]
+        if as_json and _RESULT_SET.isdisjoint(row):
+            if not row:
+                head = "{"
+            elif raw is not None:  # the input line as it is, its closing brace replaced
+                head = raw[:raw.rindex("}")].rstrip() + ", "
+            else:
+                head = enc.dumps(row)[:-1] + ", "
+            text = (f'{head}"label": {label}, "confidence": {confidence[k]}, '
+                    f'"scores": {scores[k]}')
+            if ev is not None:
+                text += ', "evidence": ' + ev[k]
+            if missing_id is not None:
+                text += ', "error": ' + enc.dumps(missing_id)
+            out_rows.append(text + "}")
+            k += 1
             continue
         out = dict(row)
-        out.update(label=label, confidence=confidence,
-                   scores={} if status == UNSUPPORTED else dict(zip(labels, scores)))
-        if evidence != "none":
-            if slot is None:
-                out["evidence"] = {}
-            else:
-                ev_dict = {"cues": [c.as_dict() for c in batch.cues[slot]],
-                           "nearest": batch.nearest(slot)}
-                if evidence == "full":
-                    ev_dict["words"] = batch.words[slot]
-                out["evidence"] = ev_dict
+        out.update(label=json.loads(label), confidence=float(confidence[k]),
+                   scores=json.loads(scores[k]))
+        if ev is not None:
+            out["evidence"] = json.loads(ev[k])
         if missing_id:
             out["error"] = missing_id
-        out_rows.append(enc.dumps(out) if enc else out)
-    if enc is not None:
+        out_rows.append(enc.dumps(out) if as_json else out)
+        k += 1
+    if as_json:
         data = ("\n".join(out_rows) + "\n" if out_rows else "").encode("utf-8")
         if is_gzip(shard.output) and data:
             data = gzip.compress(data, GZIP_LEVEL, mtime=0)
         return data, result
     return encode_part(out_rows, shard.out_fmt, is_gzip(shard.output), columns), result
-
-
-def self_evidence(enc: _JsonRows, batch: Any, slot: int, level: str) -> str:
-    """The evidence object of one classified row, as JSON."""
-    near = ", ".join(enc.examples[j] + repr(round(s, 3)) + "}" for j, s in
-                     zip(batch.near_index[slot].tolist(), batch.near_sims[slot].tolist()))
-    cues = enc.dumps([c.as_dict() for c in batch.cues[slot]])
-    words = f', "words": {enc.dumps(batch.words[slot])}' if level == "full" else ""
-    return f'{{"cues": {cues}, "nearest": [{near}]{words}}}'
 
 
 # -- the files of a run ------------------------------------------------------------------
@@ -272,3 +338,21 @@ def set_torch_threads(workers: int) -> None:
     import torch
 
     torch.set_num_threads(max(1, cores // max(1, workers)))
+
+
+def keep_freed_memory() -> None:
+    """Have glibc's allocator keep freed memory for the next chunk rather than give it
+    back to the system and fault it in again: labelling a chunk allocates and frees tens
+    of megabytes of arrays, and without this a worker spends a tenth of its time in
+    page faults. Does nothing where there is no ``mallopt``."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    for option, value in ((-1, 512 << 20),   # M_TRIM_THRESHOLD: keep up to 512 MB free
+                          (-2, 64 << 20),    # M_TOP_PAD: grow the heap 64 MB at a time
+                          (-3, 256 << 20)):  # M_MMAP_THRESHOLD: arrays come from the heap
+        mallopt(option, value)

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,9 @@ from scipy import sparse
 
 from nlp.cues import CueMatcher
 from nlp.debate import Debate, Example
+from nlp.lexicon import FastTfidf, Lexicon, Units
 from nlp.models import encode
-from nlp.textprep import FastTfidf, clean_text, for_features, has_words, is_english
+from nlp.textprep import clean_text, clean_texts, for_features
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)  # weight of the embedding model in the acc
 # statements worded unlike the corpus (the seed pages, held out) the embeddings help.
 BLEND_TOLERANCE = 0.01
 SEED = 13
+NEIGHBOUR_BLOCK = 512  # rows whose similarities to the examples are worked out together
 
 
 @dataclass
@@ -87,12 +90,25 @@ class _SparseFeatures:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_fast", None)  # rebuilt from the fitted vectorizers after loading
+        state.pop("_lexicon", None)
         return state
 
     def _fast_transforms(self) -> tuple[FastTfidf, FastTfidf, FastTfidf]:
         if getattr(self, "_fast", None) is None:
             self._fast = (FastTfidf(self.word), FastTfidf(self.char), FastTfidf(self.context))
+            self._lexicon = None
         return self._fast
+
+    def lexicon(self, cue_words: Sequence[str] | None = None) -> Lexicon:
+        """The lexicon of the word and character blocks (see ``nlp.lexicon``), telling
+        ``cue_words`` apart too when given."""
+        word, char, _ = self._fast_transforms()
+        lexicon = getattr(self, "_lexicon", None)
+        if lexicon is None or (cue_words is not None
+                               and list(lexicon.cue_words) != list(cue_words)):
+            lexicon = self._lexicon = Lexicon(word=word, char=char,
+                                              cue_words=cue_words or ())
+        return lexicon
 
     def transform(self, texts: Sequence[str], contexts: Sequence[str],
                   cues: np.ndarray) -> sparse.csr_matrix:
@@ -100,15 +116,22 @@ class _SparseFeatures:
         return self.transform_with_words(texts, contexts, cues)[0]
 
     def transform_with_words(self, texts: Sequence[str], contexts: Sequence[str],
-                             cues: np.ndarray) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+                             cues: np.ndarray, units: Units | None = None
+                             ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """The features, and their word block alone (for the nearest examples)."""
-        word, char, context = self._fast_transforms()
-        words = word.transform(texts)
-        return sparse.hstack([
-            words, char.transform(texts),
-            CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
-            sparse.csr_matrix(CUE_WEIGHT * cues),
-        ], format="csr"), words
+        blocks = self.blocks(texts, contexts, cues, units)
+        return sparse.hstack(blocks, format="csr"), blocks[0]
+
+    def blocks(self, texts: Sequence[str], contexts: Sequence[str], cues: np.ndarray,
+               units: Units | None = None) -> list[sparse.csr_matrix]:
+        """The word, character, context and cue blocks of the features, weighted;
+        ``units``: the texts' units, if already split."""
+        _, _, context = self._fast_transforms()
+        if units is None:
+            units = self.lexicon().split(list(texts))
+        return [units.word_tfidf(), units.char_tfidf(),
+                CONTEXT_WEIGHT * context.transform([c or "" for c in contexts]),
+                sparse.csr_matrix(CUE_WEIGHT * cues)]
 
     @property
     def n_word(self) -> int:
@@ -148,15 +171,18 @@ class LightLogistic:
         self.classes_ = np.asarray(clf.classes_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        scores = X @ self.coef_.T + self.intercept_
-        scores = np.asarray(scores)
-        if scores.shape[1] == 1:  # two classes: the logistic of the one score
-            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.column_stack([1 - p, p])
-        scores = scores - scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+        return _logistic_proba(np.asarray(X @ self.coef_.T + self.intercept_))
+
+
+def _logistic_proba(scores: np.ndarray) -> np.ndarray:
+    """A logistic regression's probabilities from its decision scores."""
+    if scores.shape[1] == 1:  # two classes: the logistic of the one score
+        p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.column_stack([1 - p, p])
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return scores
 
 
 def _embed_pairs(texts: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
@@ -180,6 +206,22 @@ def _proba(clf: Any, X: Any, n_labels: int) -> np.ndarray:
     out = np.zeros((X.shape[0], n_labels))
     out[:, clf.classes_] = clf.predict_proba(X)
     return out
+
+
+def _top(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the k largest of each row, largest first, ties in column
+    order: k passes of argmax (which takes the first of equals) are cheaper than a
+    partition. ``sims`` is overwritten."""
+    n = sims.shape[0]
+    k = min(k, sims.shape[1])
+    rows = np.arange(n)
+    top = np.empty((n, k), dtype=np.int64)
+    best = np.empty((n, k))
+    for j in range(k):
+        top[:, j] = sims.argmax(axis=1)
+        best[:, j] = sims[rows, top[:, j]]
+        sims[rows, top[:, j]] = -np.inf
+    return top, best
 
 
 def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -280,6 +322,8 @@ class StanceModel:
         state = dict(self.__dict__)
         state["_cues"] = None  # spaCy matchers are rebuilt from the debate file
         state["_debate"] = None
+        state.pop("_example_split", None)  # rebuilt from example_vectors
+        state.pop("_coef_blocks", None)  # and from the coefficients
         return state
 
     def attach(self, debate: Debate) -> None:
@@ -363,6 +407,8 @@ class StanceModel:
         self.example_labels = [e.label for e in examples]
         self.example_vectors = (dense[:, :384] if dense is not None
                                 else self.features.word.transform(texts))
+        self.__dict__.pop("_example_split", None)
+        self.__dict__.pop("_coef_blocks", None)
         chosen_f1 = {w: f for f, w in scored}[self.blend]
         return {"cv_macro_f1": round(float(chosen_f1), 4), "blend": self.blend,
                 "temperature": round(self.temperature, 3), "folds": n_folds,
@@ -384,29 +430,35 @@ class StanceModel:
             raise ValueError(f"evidence must be one of {EVIDENCE_LEVELS}, not {evidence!r}")
         n_labels = len(self.labels)
         contexts = list(contexts) if contexts is not None else [None] * len(texts)
-        cleaned = [clean_text(t) for t in texts]
+        cleaned = clean_texts(texts)
+        units = self.features.lexicon(self.cues.filter_words).split(cleaned)
+        words_ok = units.has_words()
+        english = units.english(cleaned)
         status = ["ok"] * len(cleaned)
         probs = np.full((len(cleaned), n_labels), 1.0 / n_labels)
         best = np.full(len(cleaned), self.labels.index(self.default_label), dtype=np.int64)
-        todo = []
-        for i, text in enumerate(cleaned):
-            if not has_words(text):
-                status[i] = "empty"
-            elif not is_english(text):
-                status[i] = UNSUPPORTED
-                best[i] = -1
-                probs[i] = 0.0
-            else:
-                todo.append(i)
+        for i in np.flatnonzero(~words_ok).tolist():
+            status[i] = "empty"
+        foreign = np.flatnonzero(words_ok & ~english)
+        for i in foreign.tolist():
+            status[i] = UNSUPPORTED
+        best[foreign] = -1
+        probs[foreign] = 0.0
+        todo = np.flatnonzero(words_ok & english).tolist()
         batch = PredictionBatch(self, status, best, probs, evidence)
         if not todo:
             return batch
-        t_texts = [cleaned[i] for i in todo]
-        t_ctx = [clean_text(contexts[i]) for i in todo]
-        matches = self.cues.match(t_texts)
+        if len(todo) < len(cleaned):
+            units = units.take(np.array(todo))
+            t_texts = [cleaned[i] for i in todo]
+            t_ctx = clean_texts([contexts[i] for i in todo])
+        else:
+            t_texts, t_ctx = cleaned, clean_texts(contexts)
+        matches = self.cues.match(t_texts, units.cue_words())
         cues = self.cues.features(matches)
-        X, words = self.features.transform_with_words(t_texts, t_ctx, cues)
-        p = _proba(self.sparse_clf, X, n_labels)
+        blocks = self.features.blocks(t_texts, t_ctx, cues, units)
+        words = blocks[0]
+        p = self._sparse_proba(blocks, n_labels)
         dense = None
         if self.dense_clf is not None and self.blend > 0:
             dense = np.hstack([_embed_pairs(t_texts, t_ctx), cues])
@@ -421,8 +473,28 @@ class StanceModel:
             batch.near_index, batch.near_sims = self._neighbours(words, dense, neighbours,
                                                                         t_texts)
         if evidence == "full":
+            X = sparse.hstack(blocks, format="csr")
             batch.words = [self._weighty_words(X[r], int(best[i])) for r, i in enumerate(todo)]
         return batch
+
+    def _sparse_proba(self, blocks: list[sparse.csr_matrix], n_labels: int) -> np.ndarray:
+        """``_proba`` of the sparse classifier on the blocks side by side, without joining
+        them: each block times its share of the coefficients."""
+        clf = self.sparse_clf
+        widths = tuple(b.shape[1] for b in blocks)
+        cached = self.__dict__.get("_coef_blocks")
+        if cached is None or cached[0] != widths:
+            coef = np.asarray(clf.coef_, dtype=np.float64)
+            cuts = np.cumsum((0,) + widths)
+            cached = self._coef_blocks = (widths, [np.ascontiguousarray(coef[:, a:b].T)
+                                                   for a, b in pairwise(cuts)])
+        scores = np.zeros((blocks[0].shape[0], cached[1][0].shape[1]))
+        for block, weights in zip(blocks, cached[1]):
+            scores += block @ weights
+        scores += np.asarray(clf.intercept_, dtype=np.float64)
+        out = np.zeros((scores.shape[0], n_labels))
+        out[:, clf.classes_] = _logistic_proba(scores)
+        return out
 
     def _neighbours(self, words: sparse.csr_matrix, dense: np.ndarray | None, k: int,
                     texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -433,20 +505,46 @@ class StanceModel:
             return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
         if isinstance(self.example_vectors, np.ndarray):
             query = dense[:, :384] if dense is not None else encode(texts)
-            sims = query @ self.example_vectors.T
-        else:
-            sims = (words @ self.example_vectors.T).toarray()
-        k = min(k, sims.shape[1])
-        # the k best of each row, most similar first, ties in example order: k passes of
-        # argmax (which takes the first of equals) are cheaper than a partition
-        rows = np.arange(n)
+            return _top(query @ self.example_vectors.T, k)
+        # a block of rows at a time: the similarities of a block stay in the CPU's cache
+        k = min(k, len(self.example_ids))
         top = np.empty((n, k), dtype=np.int64)
         best = np.empty((n, k))
-        for j in range(k):
-            top[:, j] = sims.argmax(axis=1)
-            best[:, j] = sims[rows, top[:, j]]
-            sims[rows, top[:, j]] = -np.inf
+        for start in range(0, n, NEIGHBOUR_BLOCK):
+            end = min(n, start + NEIGHBOUR_BLOCK)
+            top[start:end], best[start:end] = _top(
+                self._word_similarities(words[start:end]), k)
         return top, best
+
+    def _word_similarities(self, words: sparse.csr_matrix) -> np.ndarray:
+        """``(words @ example_vectors.T).toarray()``, computed in two parts: the words
+        that many examples share (a few dozen columns that make most of the products)
+        against a dense table, the rest as a sparse product. Each row is summed in the
+        same order whatever the other rows."""
+        split = self.__dict__.get("_example_split")
+        if split is None:
+            by_word = sparse.csr_matrix(self.example_vectors.T)
+            shared = np.diff(by_word.indptr) * 32 >= by_word.shape[1]
+            slot = np.full(by_word.shape[0], -1, dtype=np.int64)
+            slot[shared] = np.arange(int(shared.sum()))
+            table = np.ascontiguousarray(by_word[shared].toarray())
+            rest = sparse.csr_matrix(sparse.diags((~shared).astype(np.float64)) @ by_word)
+            rest.eliminate_zeros()
+            split = self._example_split = (slot, table, rest)
+        slot, table, rest = split
+        n = words.shape[0]
+        at = slot[words.indices]
+        common = at >= 0
+        row_of = np.repeat(np.arange(n), np.diff(words.indptr))
+
+        def rows(keep: np.ndarray, columns: np.ndarray, width: int) -> sparse.csr_matrix:
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row_of[keep], minlength=n), out=indptr[1:])
+            return sparse.csr_matrix((words.data[keep], columns, indptr), shape=(n, width))
+
+        sims = rows(common, at[common], table.shape[0]) @ table
+        sims += (rows(~common, words.indices[~common], words.shape[1]) @ rest).toarray()
+        return sims
 
     def _weighty_words(self, x: sparse.csr_matrix, label_index: int, k: int = 6) -> list[str]:
         """The word n-grams of this text that pushed hardest towards its label."""

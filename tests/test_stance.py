@@ -245,6 +245,30 @@ def test_saved_models_say_what_they_are_and_stale_ones_are_retrained(
     assert json.loads(meta_path.read_text("utf-8"))["versions"]["scikit-learn"] != "0.1.0"
 
 
+
+def test_a_format_3_model_is_converted_not_retrained(tmp_path: Path) -> None:
+    import joblib
+
+    from nlp.model_store import FORMAT, MODEL_FILE, get_model, load_model, model_path, read_meta
+
+    debate = load_debate("outcome-function")
+    model = get_model(debate, "fast")
+    root = tmp_path / "models"
+    path = model_path(debate.name, "fast", root)
+    path.mkdir(parents=True)
+    joblib.dump(model.light(), path / "model.joblib")  # as format 3 saved it
+    meta = json.loads(json.dumps(model.meta))
+    meta["versions"]["format"] = "3"
+    (path / "meta.json").write_text(json.dumps(meta), "utf-8")
+    loaded = load_model(debate, "fast", root)
+    assert (path / MODEL_FILE).exists() and not (path / "model.joblib").exists()
+    saved = read_meta(path)
+    assert saved["versions"]["format"] == str(FORMAT)
+    assert saved["trained_at"] == model.meta["trained_at"]  # not retrained
+    texts = [e.text for e in debate.examples("test")][:60]
+    assert [(p.label, p.confidence) for p in loaded.predict(texts)] == \
+        [(p.label, p.confidence) for p in model.predict(texts)]
+
 # -- the knowledge base: the seed thread, and human corrections ---------------------------
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,122 @@
+"""The fast tier's vectorised text features equal their plain definitions: scikit-learn's
+TF-IDF, ``clean_text``, ``has_words``, ``is_english``, the cue matcher without its word
+filter, and ``round``. No model is trained (the vectorizers are fitted on the corpus)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from nlp.cues import CueMatcher
+from nlp.debate import load_debate
+from nlp.lexicon import FastTfidf, Lexicon
+from nlp.stance import _SparseFeatures
+from nlp.textprep import clean_text, clean_texts, has_words, is_english
+
+ODD = ["", "   ", "🙂", "x", "a\x00b", "\x00", "a \x00 b", "\x00\x00 \x00",
+       "<p>CX is <b>both</b> a function <i>and</i> an outcome.</p>", "a &amp; b & c",
+       "e\u0301te\u0301", "It\u2019s everyone\u2019s job.\tReally\n\nit is", "x" * 6000,
+       "CX isn't a function, it can't be: companies can't do customer experience.",
+       "L'expérience client est le résultat, et pas une fonction de plus dans l'entreprise.",
+       "Die Kundenerfahrung ist nicht eine Abteilung und das ist auch gut so, und wir",
+       "ΟΔΟΣ Σ σ ς İstanbul", "x_outcome outcome_x OUTCOME “function” (team)",
+       "  lead and trail  ", "don't won't can't cannot shan't", "a\u2028b\u00a0c\u3000d",
+       "100% of respondents said so / not either / or", "Its own function; its own budget"]
+
+
+def _texts(n: int, seed: int) -> list[str]:
+    examples = load_debate("outcome-function").examples() + load_debate("ownership").examples()
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = [rnd.choice(examples).text for _ in range(rnd.randrange(1, 3))]
+        if rnd.random() < 0.3:
+            parts.append(rnd.choice(ODD))
+        text = " ".join(parts)
+        if rnd.random() < 0.1:
+            text = text.upper()
+        out.append(text)
+    return out + ODD
+
+
+@pytest.fixture(scope="module")
+def fitted() -> _SparseFeatures:
+    examples = load_debate("outcome-function").examples()
+    texts = [clean_text(e.text) for e in examples]
+    return _SparseFeatures().fit(texts, [clean_text(e.context) for e in examples])
+
+
+def test_clean_texts_is_clean_text_over_a_batch() -> None:
+    texts = _texts(400, 1) + [None]  # type: ignore[list-item]
+    rnd = random.Random(2)
+    for _ in range(200):
+        batch = [rnd.choice(texts) for _ in range(rnd.randrange(0, 9))]
+        assert clean_texts(batch) == [clean_text(t) for t in batch]
+
+
+@pytest.mark.parametrize("block", ["word", "char", "context"])
+def test_lexicon_tfidf_equals_scikit_learn(fitted: _SparseFeatures, block: str) -> None:
+    vectorizer = getattr(fitted, block)
+    texts = [clean_text(t) for t in _texts(600, 3)]
+    expected = vectorizer.transform(texts).toarray()
+    fast = FastTfidf(vectorizer)
+    # in chunks, so that later chunks reuse what earlier ones learnt
+    got = np.vstack([fast.transform(texts[i:i + 97]).toarray()
+                     for i in range(0, len(texts), 97)])
+    assert np.allclose(got, expected, rtol=0, atol=1e-12)
+    assert ((got != 0) == (expected != 0)).all()
+
+
+def test_a_text_gets_the_same_features_whatever_came_before(fitted: _SparseFeatures) -> None:
+    texts = [clean_text(t) for t in _texts(300, 4)]
+    word, char, _ = fitted._fast_transforms()
+    cold = Lexicon(word=word, char=char).split(texts)
+    warm_lexicon = Lexicon(word=word, char=char)
+    warm_lexicon.split(list(reversed(texts)))
+    warm = warm_lexicon.split(texts)
+    for a, b in ((cold.word_tfidf(), warm.word_tfidf()), (cold.char_tfidf(), warm.char_tfidf())):
+        assert (a.indptr == b.indptr).all() and (a.indices == b.indices).all()
+        assert (a.data == b.data).all()  # the same bits, not merely close
+
+
+def test_checks_and_cue_filter_equal_their_plain_definitions(fitted: _SparseFeatures) -> None:
+    word, char, _ = fitted._fast_transforms()
+    for name in ("outcome-function", "ownership"):
+        matcher = CueMatcher(load_debate(name))
+        lexicon = Lexicon(word=word, char=char, cue_words=matcher.filter_words)
+        texts = clean_texts(_texts(800, 5))
+        units = lexicon.split(texts)
+        assert units.has_words().tolist() == [has_words(t) for t in texts]
+        assert units.english(texts).tolist() == [is_english(t) for t in texts]
+        assert matcher.match(texts, units.cue_words()) == matcher.match(texts)
+        some = np.array([5, 0, 17, 17, len(texts) - 1])
+        part = units.take(some)
+        assert matcher.match([texts[i] for i in some], part.cue_words()) == \
+            matcher.match([texts[i] for i in some])
+
+
+def test_rounded_is_round() -> None:
+    from nlp.batch_work import rounded
+
+    rnd = np.random.default_rng(6)
+    values = np.concatenate([rnd.random(20000), np.arange(10001) / 10000,
+                             (np.arange(20000) + 0.5) / 20000, [0.0, 1.0, 1 + 1e-12, -0.0,
+                                                                0.03125, 0.00005, 0.99995]])
+    for digits in (3, 4):
+        assert rounded(values, digits) == [repr(round(float(v), digits)) for v in values]
+
+
+def test_word_similarities_equal_the_sparse_product_row_by_row(fitted: _SparseFeatures) -> None:
+    from nlp.stance import StanceModel
+
+    debate = load_debate("outcome-function")
+    model = StanceModel(debate, "fast")
+    model.example_vectors = fitted.word.transform([clean_text(e.text)
+                                                   for e in debate.examples()])
+    words = FastTfidf(fitted.word).transform(clean_texts(_texts(300, 7)))
+    sims = model._word_similarities(words)
+    assert np.allclose(sims, (words @ model.example_vectors.T).toarray(), rtol=0, atol=1e-12)
+    for i in (0, 5, 299):  # a row alone gets the same bits as in its batch
+        assert (model._word_similarities(words[i]) == sims[i]).all()
