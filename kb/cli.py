@@ -496,7 +496,10 @@ def analyze(ctx: click.Context, debate_names: tuple[str, ...], tier: str) -> Non
               help="Field with the text a row replies to, if any.")
 @click.option("--id-field", default=None, help="Field that identifies a row (checked).")
 @click.option("--evidence", type=click.Choice(["none", "cues", "full"]), default="cues",
-              show_default=True, help="How much justification each row carries.")
+              show_default=True,
+              help="How much justification each row carries: cues = the cue spans and the "
+                   "nearest annotated examples by id; full = also their text and the words "
+                   "that weighed most.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: one per core; none under 1 MB of input].")
 @click.option("--scheduler", default=None, metavar="ADDRESS",

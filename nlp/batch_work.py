@@ -172,9 +172,14 @@ class _JsonRows:
         self.unsupported = dumps(UNSUPPORTED)
         self.scores = "{" + ", ".join(dumps(label).replace("%", "%%") + ": %s"
                                       for label in model.labels) + "}"  # for % (values)
-        self.examples = [f'{{"id": {dumps(i)}, "text": {dumps(t)}, "label": {dumps(lab)}, '
-                         f'"similarity": ' for i, t, lab in
-                         zip(model.example_ids, model.example_texts, model.example_labels)]
+        # a nearest example by id and label; with its text only at the "full" level (the
+        # same few hundred texts repeated on every row made outputs four times the input)
+        self.examples = {
+            "cues": [f'{{"id": {dumps(i)}, "label": {dumps(lab)}, "similarity": '
+                     for i, lab in zip(model.example_ids, model.example_labels)],
+            "full": [f'{{"id": {dumps(i)}, "text": {dumps(t)}, "label": {dumps(lab)}, '
+                     f'"similarity": ' for i, t, lab in
+                     zip(model.example_ids, model.example_texts, model.example_labels)]}
         self._cue_heads: dict[tuple[str, str], str] = {}
 
     def cue(self, match: Any) -> str:
@@ -191,10 +196,12 @@ class _JsonRows:
         return "[" + ", ".join(map(self.cue, matches)) + "]" if matches else "[]"
 
     def evidence(self, batch: Any, level: str) -> list[str]:
-        """The evidence object of each classified row, as JSON."""
+        """The evidence object of each classified row, as JSON: the cue spans, the nearest
+        annotated examples (by id, label and similarity; with their text and the words
+        that weighed most at the "full" level)."""
         k = batch.near_index.shape[1]
         sims = rounded(batch.near_sims, 3)
-        examples = self.examples
+        examples = self.examples[level]
         near = [examples[j] + s + "}" for j, s in zip(batch.near_index.ravel().tolist(), sims)]
         cues = list(map(self.cues, batch.cues))
         out = [f'{{"cues": {c}, "nearest": [{", ".join(near[r * k:r * k + k])}]'

@@ -324,6 +324,7 @@ class StanceModel:
         state["_debate"] = None
         state.pop("_example_split", None)  # rebuilt from example_vectors
         state.pop("_coef_blocks", None)  # and from the coefficients
+        state.pop("_word_names", None)  # and from the word vectorizer
         return state
 
     def attach(self, debate: Debate) -> None:
@@ -473,8 +474,7 @@ class StanceModel:
             batch.near_index, batch.near_sims = self._neighbours(words, dense, neighbours,
                                                                         t_texts)
         if evidence == "full":
-            X = sparse.hstack(blocks, format="csr")
-            batch.words = [self._weighty_words(X[r], int(best[i])) for r, i in enumerate(todo)]
+            batch.words = self._weighty_words(words, best[rows])
         return batch
 
     def _sparse_proba(self, blocks: list[sparse.csr_matrix], n_labels: int) -> np.ndarray:
@@ -546,22 +546,36 @@ class StanceModel:
         sims += (rows(~common, words.indices[~common], words.shape[1]) @ rest).toarray()
         return sims
 
-    def _weighty_words(self, x: sparse.csr_matrix, label_index: int, k: int = 6) -> list[str]:
-        """The word n-grams of this text that pushed hardest towards its label."""
-        n_words = len(self.features.word.vocabulary_)
-        coef = self.sparse_clf.coef_
-        classes = list(self.sparse_clf.classes_)
-        if label_index not in classes:
-            return []
-        row = coef[classes.index(label_index)] if coef.shape[0] > 1 else coef[0]
-        x = x.tocsr()
-        idx = [j for j in x.indices if j < n_words]
-        if not idx:
-            return []
-        contrib = sorted(((row[j] * x[0, j], j) for j in idx), reverse=True)
-        names = self.features.word.get_feature_names_out()
-        return [str(names[j]) for value, j in contrib[:k] if value > 0]
-
+    def _weighty_words(self, words: sparse.csr_matrix, label_index: np.ndarray,
+                       k: int = 6) -> list[list[str]]:
+        """For each row of the word block, the word n-grams that pushed hardest towards its
+        label (``label_index``): at most ``k``, strongest first, only those that pushed
+        towards it. All rows at once: one product per stored value, one sort."""
+        words = words.tocsr()
+        n = words.shape[0]
+        coef = np.asarray(self.sparse_clf.coef_, dtype=np.float64)[:, :words.shape[1]]
+        position = {int(c): q for q, c in enumerate(self.sparse_clf.classes_)}
+        # a binary classifier has one row of coefficients, used for either label
+        coef_row = np.array([position.get(int(b), -1) if coef.shape[0] > 1 else
+                             (0 if int(b) in position else -1) for b in label_index.tolist()],
+                            dtype=np.int64)
+        row_of = np.repeat(np.arange(n), np.diff(words.indptr))
+        usable = coef_row[row_of] >= 0
+        value = np.zeros(len(words.data))
+        value[usable] = (coef[coef_row[row_of[usable]], words.indices[usable]]
+                         * words.data[usable])
+        keep = value > 0
+        rows, cols, value = row_of[keep], words.indices[keep], value[keep]
+        order = np.lexsort((-cols, -value, rows))  # by row, strongest first, ties: higher j
+        rows, cols = rows[order], cols[order]
+        starts = np.searchsorted(rows, np.arange(n + 1))
+        names = self.__dict__.get("_word_names")
+        if names is None:
+            names = self._word_names = [str(w) for w in
+                                        self.features.word.get_feature_names_out()]
+        cols = cols.tolist()
+        return [[names[c] for c in cols[a:min(b, a + k)]]
+                for a, b in zip(starts[:-1].tolist(), starts[1:].tolist())]
 
 def train(debate: Debate, tier: str, examples: Sequence[Example] | None = None,
           *, extra_meta: dict[str, Any] | None = None) -> StanceModel:

@@ -140,7 +140,16 @@ def test_a_file_gives_the_same_labels_as_the_model_in_memory(tmp_path: Path) -> 
     assert [g["label"] for g in got] == [p.label for p in expected]
     assert [g["confidence"] for g in got] == [round(p.confidence, 4) for p in expected]
     assert [g["evidence"]["cues"] for g in got] == [p.evidence["cues"] for p in expected]
-    assert [g["evidence"]["nearest"] for g in got] == [p.evidence["nearest"] for p in expected]
+    # the nearest examples by id, label and similarity; their text only with --evidence full
+    assert [g["evidence"]["nearest"] for g in got] == [
+        [{k: v for k, v in n.items() if k != "text"} for n in p.evidence["nearest"]]
+        for p in expected]
+    classify(source, tmp_path / "full.jsonl", debate=DEBATE, chunk=64, workers=1,
+             evidence="full")
+    full = read_jsonl(tmp_path / "full.jsonl")
+    assert [g["evidence"]["nearest"] for g in full] == [p.evidence["nearest"] for p in expected]
+    assert all(n["text"] for g in full for n in g["evidence"]["nearest"])
+    assert (tmp_path / "one.jsonl").stat().st_size * 2 < (tmp_path / "full.jsonl").stat().st_size
 
 
 def test_parquet_in_and_out(tmp_path: Path) -> None:

@@ -177,6 +177,34 @@ def test_classify_a_jsonl_file_row_for_row(tmp_path: Path, tier: str) -> None:
     assert {"id", "text", "label", "similarity"} <= set(first["evidence"]["nearest"][0])
 
 
+
+def test_full_evidence_names_the_words_that_pushed_towards_the_label() -> None:
+    """The words of ``--evidence full``, worked out for a whole batch at once, are those a
+    plain row-by-row reading of the classifier gives: the word n-grams of the text whose
+    weight towards the chosen label is positive, strongest first, at most six."""
+    from nlp.model_store import get_model
+
+    model = get_model(load_debate("outcome-function"), "fast")
+    texts = [r["text"] for r in HARD_ROWS[:6] if isinstance(r.get("text"), str)]
+    texts += [e.text for e in load_debate("outcome-function").examples("test")[:80]]
+    batch = model.predict_batch(texts, None, evidence="full")
+    names = model.features.word.get_feature_names_out()
+    coef = model.sparse_clf.coef_
+    classes = list(model.sparse_clf.classes_)
+    from nlp.textprep import clean_texts
+
+    words = model.features.word.transform(clean_texts(texts))  # as the model reads them
+    checked = 0
+    for k, i in enumerate(batch.rows.tolist()):
+        label = int(batch.best[i])
+        x = words[i]
+        weights = coef[classes.index(label)]
+        pushed = sorted(((weights[j] * x[0, j], j) for j in x.indices), reverse=True)
+        assert batch.words[k] == [str(names[j]) for v, j in pushed[:6] if v > 0]
+        checked += bool(batch.words[k])
+    assert checked > 50
+
+
 def test_classify_csv_keeps_columns_and_order(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
