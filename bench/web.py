@@ -509,10 +509,11 @@ def serving(db_path: Path):
     """The real app on waitress, 127.0.0.1, a free port; yields the port."""
     from waitress.server import create_server
 
-    from kb.web import create_app
+    from kb.web import create_app, settle_for_serving
     from kb.web.db import get_db
 
     app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench"})
+    settle_for_serving()  # as `cxkb serve` does
 
     def floor() -> str:
         return str(get_db().execute("SELECT 1").fetchone()[0])

@@ -287,7 +287,7 @@ def _serve(db_path: str, host: str, port: int, *, read_only: bool = False,
 
     from kb.db import open_db
     from kb.users import list_users
-    from kb.web import create_app
+    from kb.web import create_app, settle_for_serving
     from kb.web.auth import policy_for_host
 
     policy = policy_for_host(host, read_only)
@@ -297,6 +297,7 @@ def _serve(db_path: str, host: str, port: int, *, read_only: bool = False,
     finally:
         db.close()
     app = create_app({"DATABASE": str(Path(db_path).resolve()), "WRITE_POLICY": policy})
+    settle_for_serving()
     who = {"local": "anyone who can reach it may write",
            "editors": f"writing needs a signed-in editor ({editors} account(s))",
            "read-only": "read-only"}[policy]

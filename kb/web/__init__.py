@@ -7,6 +7,7 @@ package so that a built wheel serves pages too.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from pathlib import Path
@@ -95,3 +96,15 @@ STABLE_ROUTES = (
 def _stable_routes(app: Flask) -> None:
     for rule, endpoint in STABLE_ROUTES:
         app.add_url_rule(rule, endpoint=f"stable:{rule}", view_func=app.view_functions[endpoint])
+
+
+def settle_for_serving() -> None:
+    """Keep Python's cyclic garbage collector off the request path of a long-running
+    server: what the app loaded at start (modules, templates, routes) is frozen out of the
+    collector's reach, and young collections run every 10,000 allocations rather than
+    700. A page builds thousands of short-lived rows; each full collection rescanned every
+    object of the process, which put 30-40 ms on one listing request in ten (on 100k
+    statements: p95 91 ms against a p50 of 49 ms; 51 ms after)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
