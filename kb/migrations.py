@@ -879,10 +879,19 @@ def m009_topic_person_facts(db: Database) -> None:
     )
 
 
+def m010_person_statements(db: Database) -> None:
+    """A person's statements newest first, from an index: their page shows the newest 50
+    (the busiest person of a 100k-statement base has 4,400, which were sorted through a
+    join on every visit)."""
+    db.executescript(
+        "CREATE INDEX statement_facts_person ON statement_facts(person_id, day, document_id)"
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_full_text_search, m003_positions,
                                m004_topics, m005_web_sources, m006_jobs_and_users,
                                m007_listing_indexes, m008_crawl_frontier,
-                               m009_topic_person_facts]
+                               m009_topic_person_facts, m010_person_statements]
 
 
 def schema_version(db: Database) -> int:

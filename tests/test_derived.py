@@ -255,14 +255,16 @@ def test_kept_tables_equal_what_they_are_derived_from(demo: Path, tmp_path: Path
     path = tmp_path / "kb.db"
     path.write_bytes(demo.read_bytes())
     world = World(path, seed)
+    reached: set[str] = set()
     for _ in range(4):
         world.run(100)
         assert derived_differences(world.db) == {}
-    kept = {name: world.db.execute(sql).fetchall() for name, (sql, _) in DERIVED.items()}
-    # the run did reach every kept table (a check of empty tables would prove nothing)
-    assert all(kept[name] for name in ("statement_positions", "statement_facts",
-                                       "position_counts_by_topic", "person_counts",
-                                       "label_counts"))
+        reached |= {name for name, (sql, _) in DERIVED.items()
+                    if world.db.execute(sql).fetchone() is not None}
+    # the run did reach every kept table at some point (a check of empty tables would prove
+    # nothing; ids differ from one build of the demo to the next, and so does the walk)
+    assert reached >= {"statement_positions", "statement_facts", "position_counts_by_topic",
+                       "person_counts", "label_counts"}
     world.db.close()
 
 
