@@ -829,6 +829,12 @@ class Fetcher:
             while True:
                 chunk = response.read1(CHUNK)
                 if not chunk:
+                    # read1 ends quietly when the connection closes short of Content-Length
+                    if response.length and not truncate:
+                        raise FetchError(
+                            f"{label}: the connection closed before the whole body arrived "
+                            f"({received:,} of {int(declared):,} bytes read)"
+                        )
                     break
                 received += len(chunk)
                 if received > limit:
