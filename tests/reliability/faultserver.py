@@ -20,6 +20,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Self
 
 HOLD = 60.0  # seconds a stalling route holds its connection at most (unless stopped)
 CHUNK = 64 * 1024
@@ -115,7 +116,7 @@ class FaultServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}{path}"
 
-    def __enter__(self) -> FaultServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
