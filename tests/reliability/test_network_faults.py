@@ -5,7 +5,7 @@ total deadline) or every 3 seconds (cut by the read time-out), resets (at once a
 middle of a body), a body cut short of its Content-Length, endless headers, a 2 GB status
 line, a redirect loop and a 25-hop chain, 429 with Retry-After (near, far, forever), 503
 then 200, a 2 GB body with and without Content-Length (and chunked), gzip, gzip-in-gzip
-and brotli bombs.
+and brotli bombs; and a page whose 40 further comment pages never answer.
 
 Expected, per URL: a ``FetchError`` whose message starts with the URL and names the cause,
 within a ceiling several times the configured time-out (it catches hangs, not slowness),
@@ -121,6 +121,7 @@ def measure(call: Callable[[], FetchResult]) -> Measured:
 
 
 TALLY: list[tuple[str, Measured]] = []  # one URL fetched alone: its case and measures
+KINDS: dict[str, str] = {}  # case -> "hostile", "busy" or "extra requests"
 BATCH: dict[str, int | float] = {}  # the pipeline batch's figures
 
 
@@ -133,9 +134,10 @@ def figure():
     hangs = sum(m.seconds > CEILING for _, m in TALLY)
     slowest = max(TALLY, key=lambda t: t[1].seconds)
     hungriest = max(TALLY, key=lambda t: t[1].memory)
-    hostile = sum(m.error is not None for _, m in TALLY)
-    line = (f"Network faults: {len(TALLY)} URLs alone ({hostile} hostile, "
-            f"{len(TALLY) - hostile} busy then fine), {hangs} hangs, "
+    kinds = [KINDS.get(name, "hostile") for name, _ in TALLY]
+    line = (f"Network faults: {len(TALLY)} URLs alone ({kinds.count('hostile')} hostile, "
+            f"{kinds.count('busy')} busy then fine, {kinds.count('extra requests')} with "
+            f"hostile further pages), {hangs} hangs, "
             f"max {slowest[1].seconds:.1f} s per URL ({slowest[0]}), max memory growth "
             f"{hungriest[1].memory / MB:.0f} MB ({hungriest[0]})")
     if BATCH:
@@ -263,6 +265,7 @@ def test_a_busy_server_is_retried_as_it_asks_and_the_page_arrives(
     server.routes["/busy"] = fs.answers(refusal, then=fs.page(article(1)))
     measured = measure(lambda: fetcher().fetch(server.url("/busy")))
     TALLY.append((name, measured))
+    KINDS[name] = "busy"
     assert measured.error is None, measured.error
     assert measured.result is not None and b"Good page 1" in measured.result.body
     assert server.hits["/busy"] == hits
@@ -274,6 +277,7 @@ def test_two_503s_then_200_backs_off_twice(server: FaultServer) -> None:
     server.routes["/busy"] = fs.answers(unavailable, unavailable, then=fs.page(article(1)))
     measured = measure(lambda: fetcher().fetch(server.url("/busy")))
     TALLY.append(("503, 503, then 200", measured))
+    KINDS["503, 503, then 200"] = "busy"
     assert measured.error is None and server.hits["/busy"] == 3
     assert 0.2 + 0.4 <= measured.seconds < CEILING
 
@@ -385,3 +389,36 @@ def test_cxkb_ingest_names_each_hostile_url_and_stores_the_good_ones(
     assert f"documents {len(good)} added" in result.stderr
     assert f"{len(hostile)} failed" in result.stderr
     assert stored_urls(path) >= set(good)
+
+
+# ---------------------------------------------------------------------------- further requests
+
+
+def thread_with_comment_pages(pages: int) -> str:
+    """A post whose thread links ``pages`` further comment pages (WordPress style)."""
+    links = "".join(f'<a href="/post/comment-page-{n}/#comments">{n}</a> '
+                    for n in range(2, pages + 2))
+    return article(1).replace("</article>", f'</article><nav class="comments">{links}</nav>')
+
+
+def test_comment_pages_that_never_answer_cost_a_few_time_outs_not_one_each(
+        server: FaultServer) -> None:
+    from ingest.web import read_url
+
+    pages = 40
+    server.routes["/plain/"] = fs.page(article(2))
+    read_url(server.url("/plain/"), fetcher())  # the parsers' imports are not the case's
+    server.routes["/post/"] = fs.page(thread_with_comment_pages(pages))
+    server.routes.update({f"/post/comment-page-{n}/": fs.never_answer
+                          for n in range(2, pages + 2)})
+    measured = measure(lambda: read_url(server.url("/post/"), fetcher()))
+    case = f"a page linking {pages} comment pages that never answer"
+    TALLY.append((case, measured))
+    KINDS[case] = "extra requests"
+    assert measured.error is None, measured.error
+    tried = sum(n for path, n in server.hits.items() if "comment-page" in path)
+    assert tried <= 5, f"{tried} comment pages tried, each one time-out long"
+    assert measured.seconds < CEILING
+    notes = measured.result.notes  # type: ignore[attr-defined]
+    assert any("timed out" in note for note in notes), notes
+    assert any(f"{pages - tried} further comment pages not tried" in note for note in notes), notes
