@@ -23,7 +23,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import brotli
@@ -120,8 +120,9 @@ def measure(call: Callable[[], FetchResult]) -> Measured:
     return Measured(error, result, seconds, peak, rss_after - rss_before)
 
 
-TALLY: list[tuple[str, Measured]] = []  # one URL fetched alone: its case and measures
-KINDS: dict[str, str] = {}  # case -> "hostile", "busy" or "extra requests"
+TALLY: list[tuple[str, Measured]] = []  # one case (a URL, or per URL): its measures
+KINDS: dict[str, str] = {}  # case -> "busy" or "extra requests" (robots.txt, comment
+# pages); a case not named is a hostile URL
 BATCH: dict[str, int | float] = {}  # the pipeline batch's figures
 
 
@@ -135,9 +136,9 @@ def figure():
     slowest = max(TALLY, key=lambda t: t[1].seconds)
     hungriest = max(TALLY, key=lambda t: t[1].memory)
     kinds = [KINDS.get(name, "hostile") for name, _ in TALLY]
-    line = (f"Network faults: {len(TALLY)} URLs alone ({kinds.count('hostile')} hostile, "
+    line = (f"Network faults: {len(TALLY)} cases ({kinds.count('hostile')} hostile URLs, "
             f"{kinds.count('busy')} busy then fine, {kinds.count('extra requests')} with "
-            f"hostile further pages), {hangs} hangs, "
+            f"hostile further requests), {hangs} hangs, "
             f"max {slowest[1].seconds:.1f} s per URL ({slowest[0]}), max memory growth "
             f"{hungriest[1].memory / MB:.0f} MB ({hungriest[0]})")
     if BATCH:
@@ -422,3 +423,41 @@ def test_comment_pages_that_never_answer_cost_a_few_time_outs_not_one_each(
     notes = measured.result.notes  # type: ignore[attr-defined]
     assert any("timed out" in note for note in notes), notes
     assert any(f"{pages - tried} further comment pages not tried" in note for note in notes), notes
+
+
+def test_a_site_whose_robots_txt_never_answers_costs_one_time_out_not_one_per_url(
+        tmp_path: Path, cli_settings: None) -> None:
+    with FaultServer() as stalled, FaultServer() as fine:
+        stalled.routes["/robots.txt"] = fs.never_answer
+        urls = []
+        for n in range(5):
+            stalled.routes[f"/post/{n}"] = fs.page(article(n))
+            fine.routes[f"/post/{n}"] = fs.page(article(10 + n))
+            urls += [stalled.url(f"/post/{n}"), fine.url(f"/post/{n}")]
+        from kb.db import open_db
+
+        db = open_db(tmp_path / "kb.db")
+        fine.routes["/warm-up"] = fs.page(article(99))
+        ingest(db, [fine.url("/warm-up")], allow_private=True)  # imports, not the case's
+        times: list[float] = []
+        last = [time.monotonic()]
+
+        def progress(done: int, total: int | None, outcome) -> None:
+            times.append(time.monotonic() - last[0])
+            last[0] = time.monotonic()
+
+        measured = measure(lambda: ingest(db, urls, allow_private=True, progress=progress))
+        db.conn.close()
+        assert stalled.hits["/robots.txt"] == 1 and not any(
+            stalled.hits[f"/post/{n}"] for n in range(5))
+    case = "a site whose robots.txt never answers (per URL)"
+    TALLY.append((case, replace(measured, seconds=max(times))))
+    KINDS[case] = "extra requests"
+    assert measured.error is None, measured.error
+    failed = {o.locator: o.error for o in measured.result.failures}
+    assert set(failed) == set(urls[0::2])
+    assert all("robots.txt could not be read" in e and "timed out" in e
+               for e in failed.values()), failed
+    assert stored_urls(tmp_path / "kb.db") >= set(urls[1::2])
+    assert max(times) < CEILING
+    assert measured.seconds < CEILING  # one time-out (4 s) for the site, not five
