@@ -204,6 +204,11 @@ def endless_status_line(conn: Conn) -> None:
             return
 
 
+def garbage_status_line(conn: Conn) -> None:
+    """Not HTTP at all: another protocol's greeting, then a long line of junk."""
+    conn.send(b"SSH-2.0-OpenSSH_9.6 " + b"x" * 500 + b"\r\n")
+
+
 def redirect(to: Callable[[Conn], str], status: int = 302) -> Route:
     def route(conn: Conn) -> None:
         conn.send(head(status, "Found", {"Location": to(conn), "Content-Length": "0"}))

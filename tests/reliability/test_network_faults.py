@@ -3,9 +3,10 @@
 A server that never answers, one that trickles a byte every half second (cut by the
 total deadline) or every 3 seconds (cut by the read time-out), resets (at once and in the
 middle of a body), a body cut short of its Content-Length, endless headers, a 2 GB status
-line, a redirect loop and a 25-hop chain, 429 with Retry-After (near, far, forever), 503
-then 200, a 2 GB body with and without Content-Length (and chunked), gzip, gzip-in-gzip
-and brotli bombs; and a page whose 40 further comment pages never answer.
+line, another protocol's greeting, a redirect loop and a 25-hop chain, 429 with
+Retry-After (near, far, forever), 503 then 200, a 2 GB body with and without
+Content-Length (and chunked), gzip, gzip-in-gzip and brotli bombs; a page whose 40 further
+comment pages never answer, and a site whose robots.txt never answers.
 
 Expected, per URL: a ``FetchError`` whose message starts with the URL and names the cause,
 within a ceiling several times the configured time-out (it catches hangs, not slowness),
@@ -192,9 +193,14 @@ FAULTS = [
           r"the connection closed before the whole body arrived "
           r"\(1,000 of 100,000 bytes read\)$", hits=1),
     Fault("endless headers", lambda: fs.endless_headers,
-          r"malformed HTTP response \(HTTPException\)$", hits=1, at_most_sent=30 * MB),
+          r"malformed HTTP response \(HTTPException: got more than 100 headers\)$", hits=1,
+          at_most_sent=30 * MB),
     Fault("a 2 GB status line", lambda: fs.endless_status_line,
-          r"malformed HTTP response \(LineTooLong\)$", hits=1, at_most_sent=30 * MB),
+          r"malformed HTTP response \(LineTooLong: got more than 65536 bytes when reading "
+          r"status line\)$", hits=1, at_most_sent=30 * MB),
+    Fault("garbage for a status line", lambda: fs.garbage_status_line,
+          r"malformed HTTP response \(BadStatusLine: SSH-2\.0-OpenSSH_9\.6 x{60}\.\.\.\)$",
+          hits=1),
     Fault("redirect loop", lambda: fs.redirect(lambda c: c.path),
           r"redirect loop: a chain of 6 redirects \(the limit is 5\), last to .*/fault$"),
     Fault("25-hop redirect chain", lambda: fs.redirect(next_hop),
