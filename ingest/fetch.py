@@ -802,7 +802,11 @@ class Fetcher:
                 f"({len(error.partial):,} bytes read)"
             ) from None
         except http.client.HTTPException as error:
-            raise FetchError(f"{label}: malformed HTTP response ({type(error).__name__})") from None
+            detail = str(error)  # e.g. "got more than 100 headers"; a bad status line, quoted
+            detail = f": {detail[:80]}{'...' if len(detail) > 80 else ''}" if detail else ""
+            raise FetchError(
+                f"{label}: malformed HTTP response ({type(error).__name__}{detail})"
+            ) from None
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__
             raise FetchError(f"{label}: network error {clock.phase} ({host}): {reason}") from None
@@ -829,6 +833,12 @@ class Fetcher:
             while True:
                 chunk = response.read1(CHUNK)
                 if not chunk:
+                    # read1 ends quietly when the connection closes short of Content-Length
+                    if response.length and not truncate:
+                        raise FetchError(
+                            f"{label}: the connection closed before the whole body arrived "
+                            f"({received:,} of {int(declared):,} bytes read)"
+                        )
                     break
                 received += len(chunk)
                 if received > limit:

@@ -27,6 +27,7 @@ from kb.records import CommentRecord, DocumentRecord
 log = logging.getLogger(__name__)
 
 MAX_COMMENT_PAGES = 50
+MAX_FAILED_COMMENT_PAGES = 3  # then the thread is read as far as it came: each may be a time-out
 MAX_REST_PAGES = 50
 _COMMENT_PAGE = re.compile(r"(?:/comment-page-(\d+)/?|[?&]cpage=(\d+)|[?&]commentPage=(\d+)"
                            r"|[?&]comments_page=(\d+))", re.IGNORECASE)
@@ -118,9 +119,9 @@ def _follow_comment_pages(document: DocumentRecord, root: lxml.html.HtmlElement,
                           first: FetchResult, fetcher: Fetcher, result: WebDocument) -> None:
     seen = {first.final_url.split("#", 1)[0], first.url}
     queue = comment_page_links(root, first.final_url)
-    fetched = 0
+    fetched = failed = 0
     pages: list[list[CommentRecord]] = []
-    while queue and fetched < MAX_COMMENT_PAGES:
+    while queue and fetched < MAX_COMMENT_PAGES and failed < MAX_FAILED_COMMENT_PAGES:
         link = queue.pop(0)
         if link in seen:
             continue
@@ -128,7 +129,8 @@ def _follow_comment_pages(document: DocumentRecord, root: lxml.html.HtmlElement,
         try:
             response = fetcher.fetch(link)
         except (FetchError, IngestError) as error:
-            result.notes.append(f"comment page {link}: {error}")
+            failed += 1
+            result.notes.append(f"comment page {link}: {str(error).removeprefix(f'{link}: ')}")
             continue
         fetched += 1
         result.responses.append(response)
@@ -145,6 +147,10 @@ def _follow_comment_pages(document: DocumentRecord, root: lxml.html.HtmlElement,
         merge_comments(document, comments)
     if fetched:
         result.notes.append(f"{fetched + 1} comment pages read")
+    untried = {link for link in queue if link not in seen}
+    if failed >= MAX_FAILED_COMMENT_PAGES and untried:
+        result.notes.append(f"{len(untried)} further comment pages not tried after "
+                            f"{failed} failed")
 
 
 def rest_comments_url(root: lxml.html.HtmlElement, page_url: str) -> str | None:
