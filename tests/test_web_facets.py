@@ -169,6 +169,39 @@ def test_people_pages_cover_everyone_most_statements_first(client, kb_path, monk
     assert len(rows) == len(everyone)
 
 
+
+def test_a_busy_persons_page_shows_the_newest_and_links_to_the_rest(client, kb_path,
+                                                                    monkeypatch) -> None:
+    """A person in more threads, with more statements, than a page shows: the newest of
+    each, how many there are, and the way to all of them."""
+    from kb.web import people
+
+    busiest, n_statements, n_threads = sql(kb_path, """
+        SELECT s.speaker_person_id, count(*),
+               (SELECT count(DISTINCT document_id) FROM person_positions
+                 WHERE person_id = s.speaker_person_id)
+        FROM statements s WHERE s.speaker_person_id IS NOT NULL
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 1""")[0]
+    assert n_statements > 3 and n_threads >= 1
+    newest_day = sql(kb_path, "SELECT max(day) FROM statement_facts WHERE person_id = ?",
+                     [busiest])[0][0]
+    monkeypatch.setattr(people, "QUOTES_SHOWN", 3)
+    monkeypatch.setattr(people, "THREADS_SHOWN", 1)
+    data = client.get(f"/people/{busiest}.json").get_json()
+    assert len(data["quotes"]) == 3 and data["quotes_total"] == n_statements
+    assert data["quotes"][0]["day"] == newest_day
+    assert [q["day"] for q in data["quotes"]] == sorted((q["day"] for q in data["quotes"]),
+                                                         reverse=True)
+    assert len(data["threads"]) == 1 and data["threads_total"] == n_threads
+    assert set(data["threads"][0]["positions"]) <= {"outcome-function", "ownership"}
+    html = client.get(f"/people/{busiest}").get_data(as_text=True)
+    assert f"3 of {n_statements} statements" in html
+    link = f'href="/positions/?person={busiest}"'
+    assert link in html
+    listed = client.get(f"/positions.json?person={busiest}").get_json()
+    assert len({r["id"] for r in listed["rows"]}) > 3  # the rest is one click away
+
+
 # --------------------------------------------------------------------------- topics
 
 
