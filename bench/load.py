@@ -28,6 +28,7 @@ core busy (two clients per core would already saturate them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -49,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from web import facts_of, generate, pages, percentile  # bench/web.py  # noqa: E402
+from web import facts_of, generate, pages, percentile  # bench/web.py
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -173,6 +174,7 @@ def main() -> None:
     args = parser.parse_args()
     writers = {w for w in args.writers.split(",") if w}
     tmp = Path(tempfile.mkdtemp(prefix="cxkb-load-"))
+    logs = contextlib.ExitStack()  # the server's and the batch's stderr
     try:
         path = args.db or tmp / "load.db"
         facts = facts_of(path) if path.exists() else generate(path, args.statements)
@@ -182,7 +184,8 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "kb", "--db", str(path), "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "serve.log", "w"))
+            env=env, stdout=subprocess.DEVNULL, stderr=logs.enter_context(
+                (tmp / "serve.log").open("w")))
         batch = None
         try:
             wait_for(port)
@@ -197,7 +200,8 @@ def main() -> None:
                 batch = subprocess.Popen(
                     [sys.executable, "-m", "kb", "--db", str(path), "classify", "--debate",
                      "outcome-function", "--model", "fast"], env=env,
-                    stdout=subprocess.DEVNULL, stderr=open(tmp / "classify.log", "w"))
+                    stdout=subprocess.DEVNULL, stderr=logs.enter_context(
+                        (tmp / "classify.log").open("w")))
             tally, stop, counts = Tally(), threading.Event(), defaultdict(int)
             threads = [threading.Thread(target=browse, args=(port, targets, tally, stop, i),
                                         daemon=True) for i in range(args.clients)]
@@ -264,6 +268,7 @@ def main() -> None:
                                              "seconds": elapsed, "labels_written": written,
                                              "corrections": dict(counts)}, indent=1))
     finally:
+        logs.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
