@@ -36,7 +36,7 @@ test-slow: install-dev
 ## The reliability suite in full, before each release (cases marked release are also slow);
 ## the figures land in tests/artifacts/reliability.json
 test-release: install-dev
-	$(BIN)/python -m pytest tests/reliability -m "release or not slow"
+	$(BIN)/python -m pytest tests/reliability
 
 ## Throughput benchmarks (print figures beside baselines measured in the same run)
 bench: install-dev
