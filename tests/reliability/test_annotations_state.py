@@ -24,6 +24,9 @@ must keep its label however the sentences around it moved. After every step:
   ``label_archive``, never dropped.
 
 Retraining takes ~20 s here, so a run retrains at most once, within a budget per test.
+The two bugs the machine found (a sentence that only moved lost its label; an undo
+brought back a label from before its source was deleted) are also replayed as plain
+tests, since a short derandomized run does not always reach them.
 """
 
 from __future__ import annotations
