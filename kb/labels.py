@@ -153,11 +153,16 @@ def undo_human_label(db: Database, target_type: str, target_id: str,
             return None, None
         _archive_row(db, current, "undone")
         db.execute("DELETE FROM labels WHERE id = ?", [current["id"]])
+        # only a label the current one replaced, never one from before its target was
+        # removed (a deleted source, a merged person) and came back
         earlier = list(db.query(
-            "SELECT * FROM label_archive WHERE target_type = ? AND target_id = ?"
-            " AND debate = ? AND method = 'human' AND reason = 'replaced'"
-            " AND restored_at IS NULL ORDER BY id DESC LIMIT 1",
-            [target_type, target_id, debate]))
+            "SELECT * FROM label_archive AS a WHERE target_type = :type AND target_id = :id"
+            " AND debate = :debate AND method = 'human' AND reason = 'replaced'"
+            " AND restored_at IS NULL AND NOT EXISTS (SELECT 1 FROM label_archive AS r"
+            " WHERE r.target_type = :type AND r.target_id = :id AND r.debate = :debate"
+            " AND r.method = 'human' AND r.reason NOT IN ('replaced', 'undone')"
+            " AND r.id > a.id) ORDER BY id DESC LIMIT 1",
+            {"type": target_type, "id": target_id, "debate": debate}))
         restored = earlier[0] if earlier else None
         if restored is not None:
             set_label(db, target_type, target_id, debate, restored["label"], method="human",

@@ -2,8 +2,9 @@
 comment, without losing the labels of the ones that stay.
 
 Statement ids are derived from where the statement sits and what it says, so splitting
-unchanged text again gives the same ids and keeps every label; statements that go away
-have their labels archived first (human ones with a snapshot of the statement).
+unchanged text again gives the same ids and keeps every label; a sentence that only
+moved (text edited before it) keeps its human labels under its new id; statements that go
+away have their labels archived first (human ones with a snapshot of the statement).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def replace_statements(db: Database, parent_type: str, parent_id: str, text: str
     existing = {row["id"]: row for row in db.query(
         f"SELECT * FROM statements WHERE {column} = ?", [parent_id])}  # column from a fixed map
     gone = [sid for sid in existing if sid not in wanted]
+    for old_id, new_id in _moved(existing, wanted, gone).items():
+        _move_human_labels(db, old_id, new_id)  # the row under the new id is added below
     if gone:
         archive_labels(db, "statement", gone, reason="statement re-split",
                        snapshots={sid: existing[sid] for sid in gone})
@@ -75,3 +78,32 @@ def replace_statements(db: Database, parent_type: str, parent_id: str, text: str
                             "text_hash": text_hash(text), "method": method,
                             "segmented_at": now}, pk=("parent_type", "parent_id"))
     return added, len(gone)
+
+
+def _moved(existing: dict[str, dict], wanted: dict[str, StatementRecord],
+           gone: list[str]) -> dict[str, str]:
+    """Statements that only moved (an edit before them in their text): old id -> new id.
+
+    The id follows the statement's place, so a sentence whose text is unchanged gets a
+    new id when something before it was edited; it is still the statement a person
+    labelled. Equal texts pair up in order of place.
+    """
+    new_by_text: dict[str, list[str]] = {}
+    for sid, s in sorted(wanted.items(), key=lambda item: item[1].start):
+        if sid not in existing:
+            new_by_text.setdefault(s.text, []).append(sid)
+    moved: dict[str, str] = {}
+    for sid in sorted(gone, key=lambda sid: existing[sid]["start"]):
+        candidates = new_by_text.get(existing[sid]["text"])
+        if candidates:
+            moved[sid] = candidates.pop(0)
+    return moved
+
+
+def _move_human_labels(db: Database, old_id: str, new_id: str) -> None:
+    """Give a moved statement's human labels, and their history (what an undo brings
+    back), to its new id; its automatic labels are archived with the old id."""
+    db.execute("UPDATE labels SET target_id = ? WHERE target_type = 'statement'"
+               " AND target_id = ? AND method = 'human'", [new_id, old_id])
+    db.execute("UPDATE label_archive SET target_id = ? WHERE target_type = 'statement'"
+               " AND target_id = ? AND method = 'human'", [new_id, old_id])
