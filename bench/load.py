@@ -2,7 +2,7 @@
 labels it and editors correct labels through the UI; latency per page type and errors.
 
     python bench/load.py [--db PATH] [--statements 100000] [--clients 50] [--seconds 60]
-                         [--writers classify,corrections] [--save FILE.json]
+                         [--writers classify,corrections,ingest] [--save FILE.json]
 
 The knowledge base is ``bench/web.py``'s (generated, or reused with ``--db``: the run
 writes to it, so give it a copy you can spare). The server is ``cxkb serve`` itself in its
@@ -16,12 +16,14 @@ own process (waitress, 8 threads, loopback: anyone may write), with its worker. 
   knowledge base in its own process (its model differs from the generated labels' one,
   so every statement is rewritten; it is stopped at the end, its finished batches kept);
 * ``corrections``: one editor thread opens a statement page, takes its CSRF token and
-  posts a human label (``/label``), again and again, as the correction buttons do.
+  posts a human label (``/label``), again and again, as the correction buttons do;
+* ``ingest``: one thread writes two new threads (text copies of blog pages with comments)
+  into a folder and runs ``cxkb ingest`` on it, again and again.
 
 Printed: per page type the requests, p50/p95/p99 and max in ms, errors (HTTP 5xx, a
 connection refused or reset, a time-out) and responses that mention "database is locked";
-the corrections posted and refused; the labels the batch wrote; requests per second; the
-load average. There is no target here: the figures show how the UI holds up with every
+the corrections posted and refused; the labels the batch wrote; the ingest runs, how many
+failed and whether one said "database is locked"; requests per second; the load average. There is no target here: the figures show how the UI holds up with every
 core busy (two clients per core would already saturate them).
 """
 
@@ -157,6 +159,36 @@ def correct(port: int, db_path: Path, tally: Tally, stop: threading.Event,
         time.sleep(0.2)
 
 
+def ingest_loop(db_path: Path, folder: Path, env: dict[str, str], stop: threading.Event,
+                counts: dict[str, int]) -> None:
+    """Two new threads at a time, ingested by ``cxkb ingest`` while the rest goes on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(9)
+    examples = sorted((ROOT / "nlp" / "debates" / "examples").glob("*.jsonl"))
+    sentences = [json.loads(line)["text"] for path in examples
+                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    n = 0
+    while not stop.is_set():
+        for _ in range(2):
+            title = f"Load thread {n}: who owns customer experience?"
+            comments = [f"  {k}. Reader {rnd.randrange(50)} says:\n\n    {rnd.choice(sentences)}"
+                        for k in range(1, 6)]
+            (folder / f"load-{n:04d}.txt").write_text(
+                f"{title}\n\n{rnd.choice(sentences)}\n\n{rnd.choice(sentences)}\n\n"
+                f"{len(comments)} Responses to {title}\n\n" + "\n\n".join(comments) + "\n",
+                encoding="utf-8")
+            n += 1
+        done = subprocess.run([sys.executable, "-m", "kb", "--db", str(db_path), "ingest",
+                               str(folder)], env=env, capture_output=True, text=True,
+                              check=False)
+        counts["runs"] += 1
+        if done.returncode != 0:
+            counts["failed"] += 1
+        if "database is locked" in done.stdout + done.stderr:
+            counts["locked"] += 1
+    counts["threads"] = n
+
+
 def labels_written(db_path: Path, since: str) -> int:
     with sqlite3.connect(db_path, timeout=30) as db:
         return db.execute("SELECT count(*) FROM labels WHERE method = 'model'"
@@ -169,7 +201,7 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--writers", default="classify,corrections")
+    parser.add_argument("--writers", default="classify,corrections,ingest")
     parser.add_argument("--save", type=Path)
     args = parser.parse_args()
     writers = {w for w in args.writers.split(",") if w}
@@ -205,6 +237,10 @@ def main() -> None:
             tally, stop, counts = Tally(), threading.Event(), defaultdict(int)
             threads = [threading.Thread(target=browse, args=(port, targets, tally, stop, i),
                                         daemon=True) for i in range(args.clients)]
+            ingests: dict[str, int] = defaultdict(int)
+            if "ingest" in writers:
+                threads.append(threading.Thread(target=ingest_loop, args=(
+                    path, tmp / "incoming", env, stop, ingests), daemon=True))
             if "corrections" in writers:
                 threads.append(threading.Thread(target=correct,
                                                 args=(port, path, tally, stop, counts),
@@ -259,6 +295,10 @@ def main() -> None:
             print(f"corrections: {counts['posted']} posted, {counts['refused']} refused")
         if batch is not None:
             print(f"batch: {written:,} labels written during the run ({batch_state})")
+        if "ingest" in writers:
+            print(f"ingest: {ingests['runs']} runs of cxkb ingest ({ingests['threads']} new "
+                  f"threads), {ingests['failed']} failed, {ingests['locked']} said "
+                  f"'database is locked'")
         print("load average after: " + " ".join(f"{x:.1f}" for x in load))
         kinds = sorted({e.split(":")[0] for errs in tally.errors.values() for e in errs})
         if kinds:
@@ -266,7 +306,8 @@ def main() -> None:
         if args.save:
             args.save.write_text(json.dumps({"rows": rows, "requests": total, "errors": errors,
                                              "seconds": elapsed, "labels_written": written,
-                                             "corrections": dict(counts)}, indent=1))
+                                             "corrections": dict(counts),
+                                             "ingest": dict(ingests)}, indent=1))
     finally:
         logs.close()
         shutil.rmtree(tmp, ignore_errors=True)
