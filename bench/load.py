@@ -160,7 +160,7 @@ def correct(port: int, db_path: Path, tally: Tally, stop: threading.Event,
 
 
 def ingest_loop(db_path: Path, folder: Path, env: dict[str, str], stop: threading.Event,
-                counts: dict[str, int]) -> None:
+                counts: dict[str, int], failures: list[str]) -> None:
     """Two new threads at a time, ingested by ``cxkb ingest`` while the rest goes on."""
     folder.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(9)
@@ -173,8 +173,10 @@ def ingest_loop(db_path: Path, folder: Path, env: dict[str, str], stop: threadin
             title = f"Load thread {n}: who owns customer experience?"
             comments = [f"  {k}. Reader {rnd.randrange(50)} says:\n\n    {rnd.choice(sentences)}"
                         for k in range(1, 6)]
+            body = "\n\n".join(" ".join(rnd.choice(sentences) for _ in range(4))
+                                for _ in range(3))  # paragraphs of running text
             (folder / f"load-{n:04d}.txt").write_text(
-                f"{title}\n\n{rnd.choice(sentences)}\n\n{rnd.choice(sentences)}\n\n"
+                f"{title}\n\n{body}\n\n"
                 f"{len(comments)} Responses to {title}\n\n" + "\n\n".join(comments) + "\n",
                 encoding="utf-8")
             n += 1
@@ -184,6 +186,12 @@ def ingest_loop(db_path: Path, folder: Path, env: dict[str, str], stop: threadin
         counts["runs"] += 1
         if done.returncode != 0:
             counts["failed"] += 1
+            lines = [line for line in (done.stdout + done.stderr).splitlines()
+                     if "FAILED" in line or "rror" in line]
+            failures.append(lines[-1] if lines else done.stderr.strip()[-300:])
+            if os.environ.get("CXKB_LOAD_TRACE"):
+                with open(os.environ["CXKB_LOAD_TRACE"], "a", encoding="utf-8") as trace:
+                    trace.write(done.stderr + "\n----\n")
         if "database is locked" in done.stdout + done.stderr:
             counts["locked"] += 1
     counts["threads"] = n
@@ -238,9 +246,10 @@ def main() -> None:
             threads = [threading.Thread(target=browse, args=(port, targets, tally, stop, i),
                                         daemon=True) for i in range(args.clients)]
             ingests: dict[str, int] = defaultdict(int)
+            ingest_failures: list[str] = []
             if "ingest" in writers:
                 threads.append(threading.Thread(target=ingest_loop, args=(
-                    path, tmp / "incoming", env, stop, ingests), daemon=True))
+                    path, tmp / "incoming", env, stop, ingests, ingest_failures), daemon=True))
             if "corrections" in writers:
                 threads.append(threading.Thread(target=correct,
                                                 args=(port, path, tally, stop, counts),
@@ -299,6 +308,8 @@ def main() -> None:
             print(f"ingest: {ingests['runs']} runs of cxkb ingest ({ingests['threads']} new "
                   f"threads), {ingests['failed']} failed, {ingests['locked']} said "
                   f"'database is locked'")
+            for line in dict.fromkeys(ingest_failures):
+                print(f"  ingest failure: {line}")
         print("load average after: " + " ".join(f"{x:.1f}" for x in load))
         kinds = sorted({e.split(":")[0] for errs in tally.errors.values() for e in errs})
         if kinds:

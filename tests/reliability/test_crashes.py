@@ -73,8 +73,8 @@ def soundness(db_path: Path) -> dict[str, set[str]]:
                 continue
             fts = f"{table}_fts"
             if fts in names:  # FTS5's own check that the index matches its content table
-                db.execute(f"INSERT INTO {fts}({fts}) VALUES ('integrity-check')")  # noqa: S608
-            held[table] = {r[0] for r in db.execute(f"SELECT id FROM {table}")}  # noqa: S608
+                db.execute(f"INSERT INTO {fts}({fts}) VALUES ('integrity-check')")
+            held[table] = {r[0] for r in db.execute(f"SELECT id FROM {table}")}
     return held
 
 
@@ -91,7 +91,8 @@ def human_labels(db_path: Path) -> dict[tuple[str, str], tuple[str, str]]:
 
 def timed_run(command: list[str]) -> float:
     start = time.monotonic()
-    done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=900,
+                          check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return time.monotonic() - start
 
@@ -236,3 +237,4 @@ def test_fifty_killed_ingests_lose_nothing_committed(tmp_path: Path, request) ->
 def test_fifty_killed_analyses_lose_nothing_and_keep_human_labels(tmp_path: Path,
                                                                    request) -> None:
     _analyze_then_kill(tmp_path, _kills(request))
+
