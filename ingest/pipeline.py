@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,7 +308,17 @@ def store_web_document(db: Database, result: WebDocument) -> SourceOutcome:
 
 def _store(db: Database, source: SourceRecord, documents: list[DocumentRecord],
            notes: list[str]) -> SourceOutcome:
-    counts = store_source(db, source, documents)
+    try:
+        counts = store_source(db, source, documents)
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error):
+            raise
+        # another writer held the write lock through every wait (kb.db.write_transaction):
+        # nothing of this source was written; the batch goes on
+        message = ("not stored: another writer kept the knowledge base locked through "
+                   "every wait; run the ingest again")
+        log.warning("%s: %s", source.locator, message)
+        return SourceOutcome(source.locator, source_id_for(source.locator), False, message)
     return SourceOutcome(source.locator, source_id_for(source.locator), True, counts=counts,
                          notes=notes + _warnings(documents), documents=len(documents))
 

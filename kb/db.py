@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +21,8 @@ from kb import migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+# after each busy time-out spent waiting for the write lock, pause this long and wait again
+LOCK_WAITS = (1.0, 2.0, 4.0, 8.0)
 
 
 def utc_now() -> str:
@@ -69,3 +74,36 @@ def backup(db: Database, destination: str | Path) -> Path:
     finally:
         target.close()
     return destination
+
+
+@contextmanager
+def write_transaction(db: Database, waits: Sequence[float] | None = None
+                      ) -> Iterator[Database]:
+    """One transaction that holds the write lock from its first statement (``BEGIN
+    IMMEDIATE``), committed at the end or rolled back on an error. No write inside it can
+    meet "database is locked", and sqlite-utils' own blocks nest in it as savepoints (on
+    their own, each insert or upsert would commit by itself).
+
+    Taking the lock waits the busy time-out, then again after each pause of ``waits``
+    (default ``LOCK_WAITS``): another writer, such as a batch labelling the knowledge
+    base, can take it back again and again. Inside a transaction already open, this is a
+    savepoint of it."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    for pause in (*(LOCK_WAITS if waits is None else waits), None):
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or pause is None:
+                raise
+            log.info("the knowledge base is locked by another writer; again in %.0f s", pause)
+            time.sleep(pause)
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()

@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from sqlite_utils import Database
 
-from kb.db import utc_now
+from kb.db import utc_now, write_transaction
 from kb.errors import NotFound
 from kb.labels import archive_labels
 from kb.people import ensure_person
@@ -118,7 +118,7 @@ def store_source(
     counts = StoreCounts()
     now = utc_now()
     source_id = source_id_for(source.locator)
-    with db.conn:
+    with write_transaction(db):
         existing_source = next(db["sources"].rows_where("id = ?", [source_id]), None)
         db["sources"].upsert({
             "id": source_id, "locator": source.locator, "kind": source.kind,

@@ -238,3 +238,40 @@ def test_fifty_killed_analyses_lose_nothing_and_keep_human_labels(tmp_path: Path
                                                                    request) -> None:
     _analyze_then_kill(tmp_path, _kills(request))
 
+
+def test_an_ingest_waits_out_another_writer_or_says_it_could_not(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """Another writer holds the write lock past the busy time-out (as a batch labelling
+    the knowledge base can, again and again): the source is stored once the lock is free;
+    when it never is, each source says so, nothing of it is written, and the batch goes on
+    without a traceback."""
+    import threading
+
+    from ingest import pipeline
+    from kb import db as kb_db
+
+    corpus = tmp_path / "corpus"
+    titles = write_threads(corpus, 0, 3)
+    path = tmp_path / "kb.db"
+    db = kb_db.open_db(path)
+    db.execute("PRAGMA busy_timeout = 200")  # the same waits, much shorter
+    monkeypatch.setattr(kb_db, "LOCK_WAITS", (0.3, 0.3, 0.3, 0.3))
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the other writer, for 1.2 s
+    release = threading.Timer(1.2, lambda: holder.execute("COMMIT"))
+    release.start()
+    report = pipeline.ingest(db, [str(corpus / "thread-000.txt")])
+    release.join()
+    assert not report.failures, report.summary()
+    holder.execute("BEGIN IMMEDIATE")  # and now for good
+    report = pipeline.ingest(db, [str(corpus / "thread-001.txt"), str(corpus / "thread-002.txt")])
+    holder.execute("COMMIT")
+    assert len(report.failures) == 2
+    assert all("another writer kept the knowledge base locked" in f.error
+               for f in report.failures)
+    assert [r["title"] for r in db.query("SELECT title FROM documents")] == [titles[0]]
+    assert not list(db.query("SELECT 1 FROM sources WHERE locator LIKE '%thread-001%'"))
+    report = pipeline.ingest(db, [str(corpus)])
+    assert not report.failures, report.summary()
+    assert sorted(r["title"] for r in db.query("SELECT title FROM documents")) == sorted(titles)
+    db.close()
