@@ -263,7 +263,7 @@ class Run:
         context = multiprocessing.get_context("fork")
         if self.model is not None:
             _MODELS[(self.options.debate, self.options.tier, self.options.models_dir,
-                     self.options.debates_dir)] = self.model
+                     self.options.debates_dir)] = self.model.warm()
         pending: deque = deque()
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                  initargs=(self.options, str(self.run_dir), self.columns,

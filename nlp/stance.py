@@ -354,6 +354,13 @@ class StanceModel:
             self._cues = CueMatcher(self._debate)
         return self._cues
 
+    def warm(self) -> StanceModel:
+        """Build now what predicting builds on first use (the cue matcher with its compiled
+        patterns, the fast TF-IDF transforms and their lexicon): worker processes forked
+        afterwards share them instead of each building its own."""
+        self.features.lexicon(self.cues.filter_words)
+        return self
+
     @property
     def version(self) -> str:
         return self.meta.get("version", "untrained")
