@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,22 +77,21 @@ def backup(db: Database, destination: str | Path) -> Path:
 
 
 @contextmanager
-def write_transaction(db: Database, waits: Sequence[float] | None = None
-                      ) -> Iterator[Database]:
+def write_transaction(db: Database) -> Iterator[Database]:
     """One transaction that holds the write lock from its first statement (``BEGIN
     IMMEDIATE``), committed at the end or rolled back on an error. No write inside it can
     meet "database is locked", and sqlite-utils' own blocks nest in it as savepoints (on
     their own, each insert or upsert would commit by itself).
 
-    Taking the lock waits the busy time-out, then again after each pause of ``waits``
-    (default ``LOCK_WAITS``): another writer, such as a batch labelling the knowledge
+    Taking the lock waits the busy time-out, then again after each pause of
+    ``LOCK_WAITS``: another writer, such as a batch labelling the knowledge
     base, can take it back again and again. Inside a transaction already open, this is a
     savepoint of it."""
     if db.conn.in_transaction:
         with db.atomic():
             yield db
         return
-    for pause in (*(LOCK_WAITS if waits is None else waits), None):
+    for pause in (*LOCK_WAITS, None):
         try:
             db.execute("BEGIN IMMEDIATE")
             break
