@@ -120,7 +120,8 @@ def attributed_statements(text: str, parsed: Parsed, author: str | None, *,
                  if span.inside is None and span.start <= n.start and n.end <= span.end]
         for a, b in _outside(span.start, span.end, holes) if holes else [(span.start, span.end)]:
             a, b = _trim(text, a, b)
-            if b > a and (not holes or len(_WORD.findall(text[a:b])) >= MIN_WORDS):
+            if b > a and (not holes or len(_WORD.findall(text[a:b])) >= MIN_WORDS) and not any(
+                    (s.start, s.end) == (a, b) for s in out):  # marks nested on one span
                 out.append(DocumentStatement(a, b, span.kind, span.speaker, span.flag))
     taken = [(s.start, s.end) for s in out] + [(n.start, n.end) for n in nested]
     for a, b in parsed.sentences:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from clihelpers import export, run
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.demo_corpus import DEMO_CORPUS_DIR
@@ -206,6 +206,7 @@ def test_a_comment_that_only_quotes_another_comment_stays_its_authors() -> None:
     "Customer experience is an outcome", " CX ", "[I]n retail", "Q: ", "A: ", "according to",
     " Bruce Temkin, vice president at Forrester, ", ".", ",", " everyone's job ", "@mike_r",
 ]), max_size=30))
+@example(parts=['"', "‘", "‘", "Customer experience is an outcome", " everyone's job ", "’"])
 def test_any_mix_of_quote_marks_and_attributions_is_split_cleanly(parts: list[str]) -> None:
     _statements("".join(parts))
 
