@@ -18,7 +18,8 @@ The app is ``kb.web.create_app`` served by waitress on 127.0.0.1 in a thread; re
 come one at a time from ``http.client`` (a new connection each). Every page type gets 3
 warm-up requests, then ``--requests`` timed ones. The floor is a route added here only,
 running ``SELECT 1`` through the same stack (request, connection, teardown). Pages whose
-p95 is over 100 ms are marked ``SLOW``. Ids for the person, thread and topic pages and the
+p95 is over 100 ms are marked ``SLOW``; a CSV download is streamed, as long as the rows it
+exports take, so it is judged by its first byte ("1st p95": when the download starts). Ids for the person, thread and topic pages and the
 person filter are the busiest ones (the worst case, not a typical one).
 
 After the pages the issue names, a few more (marked +) show where the floor is higher:
@@ -531,20 +532,23 @@ def serving(db_path: Path):
         thread.join(timeout=5)
 
 
-def fetch(port: int, path: str) -> tuple[float, int, int, float]:
-    """(milliseconds, status, bytes, CPU milliseconds) of one GET on a new connection. The
-    CPU time is this process's (server and client: one request at a time), which other
-    work on the machine changes far less than the elapsed time."""
+def fetch(port: int, path: str) -> tuple[float, int, int, float, float]:
+    """(milliseconds, status, bytes, CPU milliseconds, milliseconds to the first byte of
+    the body) of one GET on a new connection. The CPU time is this process's (server and
+    client: one request at a time), which other work on the machine changes far less than
+    the elapsed time. The first byte tells when a streamed download (a CSV) starts."""
     start, cpu = time.perf_counter(), time.process_time()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         conn.request("GET", path, headers={"Connection": "close"})
         response = conn.getresponse()
-        body = response.read()
+        body = response.read(1)
+        first = time.perf_counter()
+        body += response.read()
     finally:
         conn.close()
     return ((time.perf_counter() - start) * 1000, response.status, len(body),
-            (time.process_time() - cpu) * 1000)
+            (time.process_time() - cpu) * 1000, (first - start) * 1000)
 
 
 @dataclass
@@ -557,6 +561,7 @@ class Timing:
     size: int
     status: int
     cpu: float = 0.0  # median CPU milliseconds (see fetch)
+    first_p95: float = 0.0  # p95 of the milliseconds to the first byte of the body
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -570,19 +575,29 @@ def measure(port: int, name: str, path: str, requests: int, warmup: int = 3) -> 
     runs = [fetch(port, path) for _ in range(requests)]
     times = [r[0] for r in runs]
     return Timing(name, path, statistics.median(times), percentile(times, 0.95), max(times),
-                  runs[-1][2], runs[-1][1], statistics.median(r[3] for r in runs))
+                  runs[-1][2], runs[-1][1], statistics.median(r[3] for r in runs),
+                  percentile([r[4] for r in runs], 0.95))
+
+
+def slow(t: Timing) -> bool:
+    """Over the target at p95: a page's whole answer; a download's (.csv, streamed, as
+    long as the rows it exports) first byte."""
+    if t.name.startswith("floor"):
+        return False
+    return (t.first_p95 if ".csv" in t.name else t.p95) > TARGET_MS
 
 
 def report(timings: list[Timing], before: dict[str, dict] | None) -> None:
-    head = f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu ms':>7} {'KiB':>7}"
+    head = (f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu ms':>7} {'KiB':>7}"
+            f" {'1st p95':>8}")
     if before:
         head += f"   {'before p50':>10} {'before p95':>10} {'cpu':>6}"
     print(head)
     for t in timings:
-        mark = "  SLOW" if t.p95 > TARGET_MS and not t.name.startswith("floor") else ""
+        mark = "  SLOW" if slow(t) else ""
         status = "" if t.status == 200 else f"  (HTTP {t.status})"
         line = (f"{t.name:36} {t.p50:8.1f} {t.p95:8.1f} {t.max:8.1f} {t.cpu:7.1f}"
-                f" {t.size / 1024:7.1f}")
+                f" {t.size / 1024:7.1f} {t.first_p95:8.1f}")
         if before:
             old = before.get(t.name)
             line += (f"   {old['p50']:10.1f} {old['p95']:10.1f} {old.get('cpu', 0):6.1f}"
@@ -629,9 +644,9 @@ def main() -> None:
                 timings.append(measure(port, name, page, args.requests))
     report(timings, before)
     print("load average after: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
-    slow = [t.name for t in timings if t.p95 > TARGET_MS and not t.name.startswith("floor")]
-    print(f"\n{len(slow)} page(s) over {TARGET_MS:.0f} ms at p95" + (": " + ", ".join(slow)
-                                                                  if slow else ""))
+    over = [t.name for t in timings if slow(t)]
+    print(f"\n{len(over)} page(s) over {TARGET_MS:.0f} ms at p95" + (": " + ", ".join(over)
+                                                                  if over else ""))
     if args.save:
         args.save.write_text(json.dumps({"facts": asdict(facts),
                                          "timings": [asdict(t) for t in timings]}, indent=1))

@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
 from kb.errors import SearchError
+from kb.parallel_reads import database_file, read_in_parallel
 
 HIT_START, HIT_END = "\x02", "\x03"
 KINDS = ("document", "comment", "statement")
@@ -43,10 +45,11 @@ _COUNT = "SELECT count(*) FROM {fts} WHERE {fts} MATCH :q"
 _RANK = """
     SELECT rowid, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :q {filtered}
     ORDER BY rank LIMIT :n"""
-# snippets for the hits of the page only (a document's is made from its whole body)
+# snippets for the hits of the page only (a document's is made from its whole body); the
+# page's rowids are handed to FTS5 one at a time, each a seek in the matches
 _SNIPPETS = """
     SELECT rowid, snippet({fts}, -1, char(2), char(3), '…', 24) FROM {fts}
-    WHERE {fts} MATCH :q AND +rowid IN (SELECT value FROM json_each(:rowids))"""
+    WHERE {fts} MATCH :q AND rowid IN (SELECT value FROM json_each(:rowids))"""
 _FILTERED = ("AND +rowid IN (SELECT h.rowid FROM temp.search_hits AS h"
              " WHERE h.kind = :kind AND {})")
 _ROWS = {  # what a hit shows, by the rowids of its kind
@@ -227,7 +230,8 @@ def words_query(text: str) -> str:
     return " ".join(parts)
 
 
-def run_query(db: Database, sql: str, params: dict, query: str) -> list[tuple]:
+def run_query(db: Database | sqlite3.Connection, sql: str, params: dict,
+              query: str) -> list[tuple]:
     """Run ``sql`` for the FTS5 ``query``; a query FTS5 cannot read raises SearchError
     with what is wrong and how to write it."""
     try:
@@ -314,17 +318,30 @@ def search(
             by_kind = dict(db.execute(_FACETS["kind"][0].format(_where(chosen)),
                                       params).fetchall())
         counts = {kind: by_kind.get(kind, 0) for kind in kinds}
-    ranked = []
-    for kind in kinds:
-        if not counts[kind]:
-            continue
-        filtered = _FILTERED.format(_where(chosen)) if chosen else ""
-        sql = _RANK.format(fts=_FTS[kind], filtered=filtered)
-        ranked += [(rank, kind, rowid) for rowid, rank in run_query(
-            db, sql, {**params, "kind": kind, "n": offset + limit}, query)]
+    ranked = _ranked(db, query, [kind for kind in kinds if counts[kind]], chosen,
+                     {**params, "n": offset + limit}, alone=bool(counted or chosen))
     hits = _hits(db, query, sorted(ranked)[offset:offset + limit])
     return SearchResults(query=query, hits=hits, counts=counts, facets=found,
                          matches=matches, filters=filters)
+
+
+def _ranked(db: Database, query: str, kinds: list[str], chosen: dict[str, str],
+            params: dict[str, Any], *, alone: bool) -> list[tuple[float, str, int]]:
+    """The best ``params["n"]`` matches of each kind as (rank, kind, rowid). Ranking reads
+    every match (bm25 for each), so the kinds are ranked side by side on their own
+    connections (``kb.parallel_reads``), unless the matches are in this connection's
+    temporary tables (``alone``) or the database is in memory."""
+    def rank(kind: str) -> Callable[[Any], list[tuple[float, str, int]]]:
+        filtered = _FILTERED.format(_where(chosen)) if chosen else ""
+        sql = _RANK.format(fts=_FTS[kind], filtered=filtered)
+        return lambda conn: [(rank, kind, rowid) for rowid, rank in run_query(
+            conn, sql, {**params, "kind": kind}, query)]
+
+    path = "" if alone else database_file(db.conn)
+    if not path:
+        return [hit for kind in kinds for hit in rank(kind)(db)]
+    return [hit for hits in read_in_parallel(path, [rank(kind) for kind in kinds])
+            for hit in hits]
 
 
 def _hits(db: Database, query: str, page: list[tuple[float, str, int]]) -> list[SearchHit]:

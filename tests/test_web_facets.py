@@ -357,3 +357,20 @@ def test_cli_search_and_web_search_are_the_same_search(client, kb_path) -> None:
     cli_ids = [json.loads(line)["id"] for line in out.stdout.splitlines()]
     web_ids = [h["id"] for h in client.get("/search.json?q=outcome").get_json()["rows"]]
     assert cli_ids == web_ids
+
+
+def test_kinds_ranked_side_by_side_give_the_hits_ranked_one_by_one(client, kb_path,
+                                                                      monkeypatch) -> None:
+    import kb.parallel_reads
+    import kb.search
+
+    monkeypatch.setattr(kb.search, "FACET_LIMIT", 3)  # unfiltered and uncounted: in parallel
+    side_by_side = {q: client.get(f"/search.json?q={q}").get_json()["rows"]
+                    for q in ("outcome", "customer experience", "own* NOT marketing")}
+    assert all(side_by_side.values())
+    monkeypatch.setattr(kb.parallel_reads, "WORKERS", 1)
+    for q, rows in side_by_side.items():
+        assert client.get(f"/search.json?q={q}").get_json()["rows"] == rows
+    monkeypatch.undo()
+    monkeypatch.setattr(kb.search, "FACET_LIMIT", 3)
+    assert "cannot search for" in client.get("/search/?q=outcome AND (").get_data(True)

@@ -8,6 +8,10 @@ Every listing answers at its page's path with ``.json`` in the shape ``{"rows": 
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -160,35 +164,53 @@ def page_json(rows: list[dict[str, Any]], count: int | None, page: int, page_siz
 
 
 _FORMULA = frozenset("=+-@")  # what a spreadsheet reads as the start of a formula
+CSV_BATCH = 2_000  # rows written and sent at a time
 
 
-def page_csv(rows: list, filename: str, *, columns: list[str] | None = None,
-             scraped: list[str] | None = None):
-    """Rows (dicts, or tuples in the order of ``columns``) as a CSV download; a cell that a
-    spreadsheet would run as a formula (= + - @) is written with a leading apostrophe,
-    since every text here was scraped. ``scraped`` names the columns that can hold such
-    text (default: all), so that long exports test only those."""
-    import csv
-    import io
-
+def page_csv(rows: Iterable, filename: str, *, columns: list[str] | None = None,
+             scraped: list[str] | None = None, done: Callable[[], None] | None = None):
+    """Rows (dicts, or tuples in the order of ``columns``; a list or a cursor) as a CSV
+    download, streamed: written and sent ``CSV_BATCH`` rows at a time, so that a large
+    export starts at once and never sits whole in memory. A cell that a spreadsheet would
+    run as a formula (= + - @) is written with a leading apostrophe, since every text here
+    was scraped. ``scraped`` names the columns that can hold such text (default: all), so
+    that long exports test only those. ``done`` is called when the rows have been sent
+    (or the download was dropped): rows read from a cursor give its connection back."""
     from flask import Response
 
-    columns = columns or (list(rows[0]) if rows else ["id"])
-    if rows and isinstance(rows[0], dict):
-        rows = [[row.get(c) for c in columns] for row in rows]
+    rows = iter(rows)
+    first = next(rows, None)
+    if columns is None:
+        columns = list(first) if isinstance(first, dict) else ["id"]
     tested = [i for i, c in enumerate(columns) if scraped is None or c in scraped]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    safe = []
-    for row in rows:
+
+    def safe(row: Any) -> list | tuple:
+        if isinstance(row, dict):
+            row = [row.get(c) for c in columns]
         for i in tested:
             value = row[i]
             if value.__class__ is str and value[:1] in _FORMULA:
                 row = [*row[:i], "'" + value, *row[i + 1:]]
-        safe.append(row)
-    writer.writerows(safe)
-    return Response(buffer.getvalue(), mimetype="text/csv",
+        return row
+
+    def lines() -> Iterator[str]:
+        try:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(columns)
+            if first is not None:
+                writer.writerow(safe(first))
+            while batch := [safe(row) for row in islice(rows, CSV_BATCH)]:
+                writer.writerows(batch)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+            yield buffer.getvalue()
+        finally:
+            if done is not None:
+                done()
+
+    return Response(lines(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 

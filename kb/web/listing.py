@@ -24,7 +24,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from kb.search import words_query
 from kb.web.api import page_csv, page_json
-from kb.web.db import get_db
+from kb.web.db import get_db, keep_db
 
 bp = Blueprint("listing", __name__)
 
@@ -113,6 +113,16 @@ _PASSES = {
     ("label", "topic"): """
         SELECT debate, label, method, n FROM position_counts_by_topic
         WHERE topic_id = :topic AND {}""",
+    # a confidence bound alone (with debate, label, method): each position's rows above it,
+    # counted in its own range of statement_positions_label (sorting the rows of every
+    # position by three text columns to group them cost twice as much)
+    ("label", "per position"): """
+        SELECT k.debate, k.label, k.method,
+               (SELECT count(*) FROM statement_positions AS p
+                INDEXED BY statement_positions_label
+                WHERE p.debate = k.debate AND p.label = k.label
+                  AND p.confidence >= :min_confidence AND p.method = k.method) AS n
+        FROM position_counts AS k WHERE k.n > 0 AND {}""",
     ("person", "counted"): """
         SELECT person_id AS value, sum(n) AS n FROM position_counts_by_person
         WHERE {} GROUP BY person_id ORDER BY n DESC, value LIMIT :facet_size""",
@@ -215,8 +225,8 @@ def _positions(filters: dict[str, Any]) -> str:
 
 
 def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0,
-          *, plain: bool = False) -> list:
-    """A page of rows as dicts (``plain``: tuples of CSV_COLUMNS)."""
+          *, plain: bool = False) -> list | sqlite3.Cursor:
+    """A page of rows as dicts (``plain``: a cursor over tuples of CSV_COLUMNS)."""
     chosen = _chosen(filters)
     narrow = any(name in chosen for name in _NARROW) and filters.get("text") != "uncounted"
     fragments = _fragments(filters, walking=not narrow)
@@ -231,7 +241,7 @@ def _rows(filters: dict[str, Any], sort: str, limit: int | None, offset: int = 0
                        extra="" if plain else ", s.speaker_person_id")
     params = {**filters, "limit": -1 if limit is None else limit, "offset": offset}
     if plain:
-        return get_db().execute(sql, params).fetchall()
+        return get_db().execute(sql, params)  # a cursor: page_csv streams its rows
     return list(get_db().query(sql, params))
 
 
@@ -265,6 +275,10 @@ class _Facets:
             elif kind == "label" and "topic" in chosen and set(chosen) <= {*_COUNTED, "topic"}:
                 rest = tuple(name for name in chosen if name != "topic")
                 sql = _PASSES[kind, "topic"].format(_where(rest, _COUNTED))
+            elif (kind == "label" and set(chosen) <= {*_COUNTED, "min_confidence"}
+                  and _fragments(self.filters)["min_confidence"] == _SURE["min_confidence"]):
+                rest = tuple(name for name in chosen if name != "min_confidence")
+                sql = _PASSES[kind, "per position"].format(_where(rest, _COUNTED))
             else:
                 scanned = ("text" if self.filters.get("text") == "counted"
                            else "narrow" if any(name in chosen for name in _NARROW)
@@ -369,4 +383,4 @@ def positions_csv():
     rows = _rows(_matching(_filters()), request.args.get("sort", "confidence"), None,
                  plain=True)
     return page_csv(rows, "positions.csv", columns=CSV_COLUMNS,
-                    scraped=["text", "speaker", "document_title"])
+                    scraped=["text", "speaker", "document_title"], done=keep_db())
