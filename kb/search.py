@@ -295,8 +295,8 @@ def search(
     filters = filters or SearchFilters()
     chosen = filters.chosen()
     params: dict[str, Any] = {"q": query, **asdict(filters), "kinds": json.dumps(kinds)}
-    every = {kind: run_query(db, _COUNT.format(fts=_FTS[kind]), params, query)[0][0]
-             for kind in KINDS}
+    every = dict(zip(KINDS, _side_by_side(db, [_counter(kind, params, query)
+                                               for kind in KINDS]), strict=True))
     matches = sum(every.values())
     counted = facets and matches <= FACET_LIMIT
     found = None
@@ -325,22 +325,35 @@ def search(
                          matches=matches, filters=filters)
 
 
+Job = Callable[[Any], Any]  # a query of its own: a function of a connection
+
+
+def _side_by_side(db: Database, jobs: list[Job], *, alone: bool = False) -> list:
+    """The jobs' results, in order. Counting and ranking read every match (bm25 for each),
+    so the kinds are read side by side on connections of their own
+    (``kb.parallel_reads``), unless they need this connection's temporary tables
+    (``alone``) or the database is in memory."""
+    path = "" if alone else database_file(db.conn)
+    if not path:
+        return [job(db) for job in jobs]
+    return read_in_parallel(path, jobs)
+
+
+def _counter(kind: str, params: dict[str, Any], query: str) -> Job:
+    sql = _COUNT.format(fts=_FTS[kind])
+    return lambda conn: run_query(conn, sql, params, query)[0][0]
+
+
 def _ranked(db: Database, query: str, kinds: list[str], chosen: dict[str, str],
             params: dict[str, Any], *, alone: bool) -> list[tuple[float, str, int]]:
-    """The best ``params["n"]`` matches of each kind as (rank, kind, rowid). Ranking reads
-    every match (bm25 for each), so the kinds are ranked side by side on their own
-    connections (``kb.parallel_reads``), unless the matches are in this connection's
-    temporary tables (``alone``) or the database is in memory."""
-    def rank(kind: str) -> Callable[[Any], list[tuple[float, str, int]]]:
+    """The best ``params["n"]`` matches of each kind as (rank, kind, rowid)."""
+    def ranker(kind: str) -> Job:
         filtered = _FILTERED.format(_where(chosen)) if chosen else ""
         sql = _RANK.format(fts=_FTS[kind], filtered=filtered)
         return lambda conn: [(rank, kind, rowid) for rowid, rank in run_query(
             conn, sql, {**params, "kind": kind}, query)]
 
-    path = "" if alone else database_file(db.conn)
-    if not path:
-        return [hit for kind in kinds for hit in rank(kind)(db)]
-    return [hit for hits in read_in_parallel(path, [rank(kind) for kind in kinds])
+    return [hit for hits in _side_by_side(db, [ranker(kind) for kind in kinds], alone=alone)
             for hit in hits]
 
 
