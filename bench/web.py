@@ -49,6 +49,7 @@ import json
 import logging
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -644,6 +645,9 @@ def main() -> None:
                 timings.append(measure(port, name, page, args.requests))
     report(timings, before)
     print("load average after: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS of the process (server, its open connections' page caches, client):"
+          f" {peak:,.0f} MiB")
     over = [t.name for t in timings if slow(t)]
     print(f"\n{len(over)} page(s) over {TARGET_MS:.0f} ms at p95" + (": " + ", ".join(over)
                                                                   if over else ""))
