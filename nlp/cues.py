@@ -35,8 +35,11 @@ _MAYBE_NEGATION = re.compile("|".join([f"{w}(?<![\\w']{w})(?![\\w'])" for w in
 _CLOSE = r"(?=n't|[^\w]|$)"     # a word token ends here, or where a contraction begins
 _PUNCT = r"[^\w\s]{0,2}"         # quotes and brackets around a token: “function”
 _BLANK = r"[^\S\n]"              # white space, but not the newline between batch texts
-_SEP = _PUNCT + _BLANK + "*"      # between tokens: "don't" is "do" + "n't", no space
-_ANY = r"(?:[^\s]+" + _BLANK + "+)"  # one wildcard token
+# between tokens: "don't" is "do" + "n't", no space. The runs of blanks and of a wildcard's
+# non-blanks are possessive: what follows either cannot begin with what they give back, so
+# backtracking into them never finds a match, only spends time looking
+_SEP = _PUNCT + _BLANK + "*+"
+_ANY = r"(?:[^\s]++" + _BLANK + "++)"  # one wildcard token
 
 
 class CueMatch(NamedTuple):
@@ -96,6 +99,43 @@ def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:
     return re.compile(regex), has_negation
 
 
+def split_cue(cue: str) -> list[re.Pattern[str]]:
+    """The expression of a compact cue as one expression per word of its first token, in
+    the order the whole expression tries them (see ``_spans``): each begins with its word,
+    which the regex engine finds with a fast string search, where the whole expression
+    stops at every character that may begin one of the words ("i" for "is|'s")."""
+    parts = cue.lower().split()
+    first = next((i for i, part in enumerate(parts) if part not in ("?", "*")), None)
+    words = sorted(parts[first].split("|"), key=len, reverse=True) if first is not None else []
+    if len(words) < 2 or not all(words):
+        return [compile_cue(cue)[0]]
+    return [compile_cue(" ".join(parts[:first] + [word] + parts[first + 1:]))[0]
+            for word in words]
+
+
+def _spans(regexes: list[re.Pattern[str]], text: str) -> list[tuple[int, int]]:
+    """The spans ``finditer`` gives for a cue's whole expression, from ``split_cue``'s
+    parts: the leftmost match of any part (of two at one place, the earlier part's, as the
+    whole expression tries its first token's words in that order), then the next from where
+    it ends. No match is empty (it holds a word), so none is skipped."""
+    if len(regexes) == 1:
+        return [m.span() for m in regexes[0].finditer(text)]
+    ahead = [regex.search(text) for regex in regexes]
+    out = []
+    while True:
+        best = None
+        for m in ahead:
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return out
+        end = best.end()
+        out.append((best.start(), end))
+        for k, m in enumerate(ahead):
+            if m is not None and m.start() < end:
+                ahead[k] = regexes[k].search(text, end)
+
+
 def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
     window = lower[max(0, start - 60):start]
     if _MAYBE_NEGATION.search(window) is None and (
@@ -128,15 +168,15 @@ class CueMatcher:
 
     def __init__(self, debate: Debate) -> None:
         self.labels = debate.label_names
-        self._regexes: list[tuple[str, str, re.Pattern[str], bool]] = []
+        self._regexes: list[tuple[str, str, list[re.Pattern[str]], bool]] = []
         self._required: list[tuple[tuple[str, ...], ...]] = []
         self._trims: list[bool] = []  # per regex cue: whether its spans need ``_trim``
         self._token_patterns: list[tuple[str, str, list[dict]]] = []
         for label in debate.labels:
             for cue in label.cues:
                 if isinstance(cue, str):
-                    regex, names_negation = compile_cue(cue)
-                    self._regexes.append((label.name, cue, regex, names_negation))
+                    names_negation = compile_cue(cue)[1]
+                    self._regexes.append((label.name, cue, split_cue(cue), names_negation))
                     self._required.append(required_words(cue))
                     self._trims.append(not _ends_on_words(cue))
                 else:
@@ -200,7 +240,7 @@ class CueMatcher:
         every = np.cumsum(sizes) - sizes  # where each text starts in ``joined``
         pick = lowers.__getitem__
         out = []
-        for cue, ((_, _, regex, _), rows, trims) in enumerate(zip(
+        for cue, ((_, _, regexes, _), rows, trims) in enumerate(zip(
                 self._regexes, self._candidates(present, n), self._trims)):
             if rows is None:
                 text, starts = joined, every
@@ -209,7 +249,7 @@ class CueMatcher:
             else:
                 text = "\n".join(map(pick, rows.tolist()))
                 starts = np.cumsum(sizes[rows]) - sizes[rows]
-            found = [m.span() for m in regex.finditer(text)]
+            found = _spans(regexes, text)
             if not found:
                 continue
             spans = np.array(found, dtype=np.int64)
