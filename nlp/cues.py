@@ -10,7 +10,8 @@ batch: the fast tier can use cues on batch files. A cue written as a list of spa
 patterns (for lemmas, parts of speech, dependency-free token attributes) runs on spaCy's
 ``Matcher`` instead, loading the English pipeline only when a debate asks for one. Each
 match reports whether a negation precedes it, so "CX is not a function" does not count
-as a plain ``function`` cue.
+as a plain ``function`` cue. Matches are gathered as arrays (row, span, cue) and become
+``CueMatch`` objects only once the overlapping ones are dropped.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ _MAYBE_NEGATION = re.compile("|".join([f"{w}(?<![\\w']{w})(?![\\w'])" for w in
 _CLOSE = r"(?=n't|[^\w]|$)"     # a word token ends here, or where a contraction begins
 _PUNCT = r"[^\w\s]{0,2}"         # quotes and brackets around a token: “function”
 _BLANK = r"[^\S\n]"              # white space, but not the newline between batch texts
-_SEP = _PUNCT + _BLANK + "*"      # between tokens: "don't" is "do" + "n't", no space
-_ANY = r"(?:[^\s]+" + _BLANK + "+)"  # one wildcard token
+# between tokens: "don't" is "do" + "n't", no space. The runs of blanks and of a wildcard's
+# non-blanks are possessive: what follows either cannot begin with what they give back, so
+# backtracking into them never finds a match, only spends time looking
+_SEP = _PUNCT + _BLANK + "*+"
+_ANY = r"(?:[^\s]++" + _BLANK + "++)"  # one wildcard token
 
 
 class CueMatch(NamedTuple):
@@ -95,6 +99,43 @@ def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:
     return re.compile(regex), has_negation
 
 
+def split_cue(cue: str) -> list[re.Pattern[str]]:
+    """The expression of a compact cue as one expression per word of its first token, in
+    the order the whole expression tries them (see ``_spans``): each begins with its word,
+    which the regex engine finds with a fast string search, where the whole expression
+    stops at every character that may begin one of the words ("i" for "is|'s")."""
+    parts = cue.lower().split()
+    first = next((i for i, part in enumerate(parts) if part not in ("?", "*")), None)
+    words = sorted(parts[first].split("|"), key=len, reverse=True) if first is not None else []
+    if len(words) < 2 or not all(words):
+        return [compile_cue(cue)[0]]
+    return [compile_cue(" ".join(parts[:first] + [word] + parts[first + 1:]))[0]
+            for word in words]
+
+
+def _spans(regexes: list[re.Pattern[str]], text: str) -> list[tuple[int, int]]:
+    """The spans ``finditer`` gives for a cue's whole expression, from ``split_cue``'s
+    parts: the leftmost match of any part (of two at one place, the earlier part's, as the
+    whole expression tries its first token's words in that order), then the next from where
+    it ends. No match is empty (it holds a word), so none is skipped."""
+    if len(regexes) == 1:
+        return [m.span() for m in regexes[0].finditer(text)]
+    ahead = [regex.search(text) for regex in regexes]
+    out = []
+    while True:
+        best = None
+        for m in ahead:
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return out
+        end = best.end()
+        out.append((best.start(), end))
+        for k, m in enumerate(ahead):
+            if m is not None and m.start() < end:
+                ahead[k] = regexes[k].search(text, end)
+
+
 def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
     window = lower[max(0, start - 60):start]
     if _MAYBE_NEGATION.search(window) is None and (
@@ -105,12 +146,12 @@ def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
     return any(w in NEGATIONS or w.endswith("n't") for w in before + inside)
 
 
-def _longest_first(hit: tuple[str, str, int, int, bool]) -> tuple[int, int]:
-    return hit[2] - hit[3], hit[2]
-
-
-def _start(hit: tuple[str, str, int, int, bool]) -> int:
-    return hit[2]
+def _ends_on_words(cue: str) -> bool:
+    """Whether every span a compact cue matches begins and ends as ``_trim`` leaves it:
+    its spans begin with a word of its first token and end with one of its last."""
+    tokens = required_words(cue)
+    return bool(tokens) and all(w[:1].isalnum() for w in tokens[0]) and all(
+        w[-1:].isalnum() or w[-1:] == "'" for w in tokens[-1])
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -127,17 +168,25 @@ class CueMatcher:
 
     def __init__(self, debate: Debate) -> None:
         self.labels = debate.label_names
-        self._regexes: list[tuple[str, str, re.Pattern[str], bool]] = []
+        self._regexes: list[tuple[str, str, list[re.Pattern[str]], bool]] = []
         self._required: list[tuple[tuple[str, ...], ...]] = []
+        self._trims: list[bool] = []  # per regex cue: whether its spans need ``_trim``
         self._token_patterns: list[tuple[str, str, list[dict]]] = []
         for label in debate.labels:
             for cue in label.cues:
                 if isinstance(cue, str):
-                    regex, names_negation = compile_cue(cue)
-                    self._regexes.append((label.name, cue, regex, names_negation))
+                    names_negation = compile_cue(cue)[1]
+                    self._regexes.append((label.name, cue, split_cue(cue), names_negation))
                     self._required.append(required_words(cue))
+                    self._trims.append(not _ends_on_words(cue))
                 else:
                     self._token_patterns.append((label.name, repr(list(cue)), list(cue)))
+        #: by cue number (the regex cues, then the token patterns): label, cue as shown,
+        #: and whether the cue names a negation itself
+        self._about = [(label, shown, names) for label, shown, _, names in self._regexes] + [
+            (label, shown, False) for label, shown, _ in self._token_patterns]
+        self._cue_label = np.array([self.labels.index(label) for label, _, _ in self._about],
+                                   dtype=np.int64)
         #: the words whose presence in each text ``match`` can be told (its ``present``)
         self.filter_words: list[str] = sorted({w for need in self._required
                                                for words in need for w in words})
@@ -146,7 +195,8 @@ class CueMatcher:
                                   for need in self._required]
         self._spacy: tuple[Any, Any] | None = None
 
-    def _spacy_matches(self, texts: list[str]) -> list[list[tuple[str, str, int, int]]]:
+    def _spacy_matches(self, texts: list[str]) -> list[list[tuple[int, int, int]]]:
+        """Per text, the token patterns found: ``(pattern number, start, end)``."""
         if self._spacy is None:
             from spacy.matcher import Matcher
 
@@ -162,9 +212,9 @@ class CueMatcher:
         for doc in nlp.pipe(texts, batch_size=256):
             found = []
             for match_id, start, end in matcher(doc):
-                label, shown, _ = self._token_patterns[int(nlp.vocab.strings[match_id])]
                 span = doc[start:end]
-                found.append((label, shown, span.start_char, span.end_char))
+                found.append((int(nlp.vocab.strings[match_id]), span.start_char,
+                              span.end_char))
             out.append(found)
         return out
 
@@ -180,6 +230,71 @@ class CueMatcher:
                 ok &= present[:, columns].any(axis=1)
             out.append(np.flatnonzero(ok))
         return out
+
+    def _regex_hits(self, lowers: list[str], joined: str, present: np.ndarray | None
+                    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per regex cue found in any text: the rows, starts and ends of its spans (trimmed
+        to words), and the cue's number for each."""
+        n = len(lowers)
+        sizes = np.fromiter(map(len, lowers), dtype=np.int64, count=n) + 1
+        every = np.cumsum(sizes) - sizes  # where each text starts in ``joined``
+        pick = lowers.__getitem__
+        out = []
+        for cue, ((_, _, regexes, _), rows, trims) in enumerate(zip(
+                self._regexes, self._candidates(present, n), self._trims)):
+            if rows is None:
+                text, starts = joined, every
+            elif not len(rows):
+                continue
+            else:
+                text = "\n".join(map(pick, rows.tolist()))
+                starts = np.cumsum(sizes[rows]) - sizes[rows]
+            found = _spans(regexes, text)
+            if not found:
+                continue
+            spans = np.array(found, dtype=np.int64)
+            where = np.searchsorted(starts, spans[:, 0], side="right") - 1
+            spans -= starts[where][:, None]
+            if rows is not None:
+                where = rows[where]
+            if trims:
+                spans = np.array([_trim(lowers[row], a, b) for row, (a, b)
+                                  in zip(where.tolist(), spans.tolist())],
+                                 dtype=np.int64).reshape(-1, 2)
+                words = spans[:, 1] > spans[:, 0]
+                where, spans = where[words], spans[words]
+            out.append((where, spans[:, 0], spans[:, 1], np.full(len(where), cue)))
+        return out
+
+    def _kept(self, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+              cues: np.ndarray) -> np.ndarray:
+        """The positions of the hits to report, in report order (by row, then start, longest
+        first): where hits of one label overlap in a row, the longest is kept and those it
+        overlaps are not (the first found of equals wins). The hits come in the order they
+        were found, which breaks every other tie. All in arrays, bar the rare rows where
+        hits of a label overlap."""
+        labels = self._cue_label[cues]
+        order = np.lexsort((starts - ends, starts, rows))
+        by_label = np.lexsort((starts, labels, rows))
+        r, s = rows[by_label], starts[by_label]
+        clash = ((r[1:] == r[:-1]) & (labels[by_label][1:] == labels[by_label][:-1])
+                 & (s[1:] < ends[by_label][:-1]))
+        if not clash.any():  # the usual case: each label's hits in a row are apart
+            return order
+        keep = np.ones(len(rows), dtype=bool)
+        found = np.argsort(rows, kind="stable")  # by row, each row's hits in found order
+        by_row = rows[found]
+        clashing = np.unique(r[1:][clash])
+        lab, a, b = labels.tolist(), starts.tolist(), ends.tolist()
+        for lo, hi in zip(np.searchsorted(by_row, clashing).tolist(),
+                          np.searchsorted(by_row, clashing, side="right").tolist()):
+            kept: list[int] = []
+            for i in sorted(found[lo:hi].tolist(), key=lambda i: (a[i] - b[i], a[i])):
+                if any(lab[k] == lab[i] and a[k] < b[i] and a[i] < b[k] for k in kept):
+                    keep[i] = False
+                else:
+                    kept.append(i)
+        return order[keep[order]]
 
     def match(self, texts: Iterable[str], present: np.ndarray | None = None
               ) -> list[list[CueMatch]]:
@@ -197,63 +312,34 @@ class CueMatcher:
         else:
             lowers = [t.lower().replace("’", "'").replace("\n", " ") for t in texts]
             joined = "\n".join(lowers)
-        raw: dict[int, list[tuple[str, str, int, int, bool]]] = {}
-        if lowers and self._regexes:
-            sizes = np.fromiter(map(len, lowers), dtype=np.int64, count=n) + 1
-            every = np.cumsum(sizes) - sizes  # where each text starts in ``joined``
-            pick = lowers.__getitem__
-            for (label, shown, regex, names_negation), rows in zip(
-                    self._regexes, self._candidates(present, n)):
-                if rows is None:
-                    text, starts = joined, every
-                elif not len(rows):
-                    continue
-                else:
-                    text = "\n".join(map(pick, rows.tolist()))
-                    starts = np.cumsum(sizes[rows]) - sizes[rows]
-                found = [m.span() for m in regex.finditer(text)]
-                if not found:
-                    continue
-                where = np.searchsorted(starts, [a for a, _ in found], side="right") - 1
-                offsets = starts[where].tolist()
-                if rows is not None:
-                    where = rows[where]
-                for row, offset, (a, b) in zip(where.tolist(), offsets, found):
-                    start, end = _trim(lowers[row], a - offset, b - offset)
-                    if end > start:
-                        hit = (label, shown, start, end, names_negation)
-                        if row in raw:
-                            raw[row].append(hit)
-                        else:
-                            raw[row] = [hit]
+        hits = self._regex_hits(lowers, joined, present) if lowers and self._regexes else []
         if extra:
-            for row, more in enumerate(extra):
-                if more:
-                    raw.setdefault(row, []).extend(
-                        (label, shown, a, b, False) for label, shown, a, b in more)
+            more = [(row, len(self._regexes) + number, a, b)
+                    for row, found in enumerate(extra) for number, a, b in found]
+            if more:
+                found = np.array(more, dtype=np.int64)
+                hits.append((found[:, 0], found[:, 2], found[:, 3], found[:, 1]))
         results: list[list[CueMatch]] = [[] for _ in texts]
-        for row, hits in raw.items():
-            if len(hits) > 1:
-                hits.sort(key=_longest_first)
-                kept: list[tuple[str, str, int, int, bool]] = []
-                for hit in hits:
-                    label, _, start, end, _ = hit
-                    if not any(k[0] == label and k[2] < end and start < k[3] for k in kept):
-                        kept.append(hit)
-                kept.sort(key=_start)
-                hits = kept
-            text, lower = texts[row], lowers[row]
-            results[row] = [CueMatch(label, shown, start, end, text[start:end],
-                                     _negated(lower, start, end, names_negation))
-                            for label, shown, start, end, names_negation in hits]
+        if not hits:
+            return results
+        rows, starts, ends, cues = (np.concatenate([h[k] for h in hits]) for k in range(4))
+        order = self._kept(rows, starts, ends, cues)
+        about = self._about
+        for row, start, end, cue in zip(rows[order].tolist(), starts[order].tolist(),
+                                        ends[order].tolist(), cues[order].tolist()):
+            label, shown, names_negation = about[cue]
+            results[row].append(CueMatch(label, shown, start, end, texts[row][start:end],
+                                         _negated(lowers[row], start, end, names_negation)))
         return results
 
     def features(self, matches: list[list[CueMatch]]) -> np.ndarray:
         """Per text: for each label, the number of plain and of negated cues (log-scaled and
         capped, so a text repeating one cue a thousand times is not off the scale)."""
-        index = {label: i for i, label in enumerate(self.labels)}
-        out = np.zeros((len(matches), 2 * len(self.labels)), dtype=np.float32)
-        for row, found in enumerate(matches):
-            for m in found:
-                out[row, 2 * index[m.label] + int(m.negated)] += 1
-        return np.log1p(np.minimum(out, MAX_CUE_COUNT))
+        column = {label: 2 * i for i, label in enumerate(self.labels)}
+        width = 2 * len(self.labels)
+        rows = np.repeat(np.arange(len(matches)),
+                         np.fromiter(map(len, matches), dtype=np.int64, count=len(matches)))
+        cells = rows * width + np.array([column[m.label] + m.negated for found in matches
+                                         for m in found], dtype=np.int64)
+        out = np.bincount(cells, minlength=len(matches) * width).astype(np.float32)
+        return np.log1p(np.minimum(out.reshape(len(matches), width), MAX_CUE_COUNT))

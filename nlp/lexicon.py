@@ -158,10 +158,9 @@ class FastTfidf:
             unigram[i] = self.vocabulary.get(w, -1)
         keys = np.array([a * size + b for a, b, _ in pairs], dtype=np.int64)
         cols = np.array([c for _, _, c in pairs], dtype=np.int64)
-        order = np.argsort(keys)
         self.tokens, self.unknown, self._unigram = tokens, size - 1, unigram
         self._size = size
-        self._pair_keys, self._pair_cols = keys[order], cols[order]
+        self._pairs = _IntTable(keys, cols) if len(pairs) else None
 
     def word_counts(self, ids: np.ndarray, doc_of: np.ndarray, n: int) -> sparse.csr_matrix:
         """Unigram and bigram counts of token ids (``doc_of``: the text of each token, in
@@ -170,13 +169,10 @@ class FastTfidf:
         # slot 2i: the unigram at token i; slot 2i+1: the bigram of tokens i and i+1
         cols = np.full(2 * len(ids), -1, dtype=np.int64)
         cols[0::2] = uni
-        if self.ngram_range[1] == 2 and len(ids) > 1 and len(self._pair_keys):
+        if self.ngram_range[1] == 2 and len(ids) > 1 and self._pairs is not None:
             unknown = self.unknown
             same = (doc_of[:-1] == doc_of[1:]) & (ids[:-1] != unknown) & (ids[1:] != unknown)
-            keys = ids[:-1] * self._size + ids[1:]
-            at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
-            found = same & (self._pair_keys[at] == keys)
-            cols[1:-1:2] = np.where(found, self._pair_cols[at], -1)
+            cols[1:-1:2] = np.where(same, self._pairs.get(ids[:-1] * self._size + ids[1:]), -1)
         keep = cols >= 0
         per_doc = np.bincount(np.repeat(doc_of, 2)[keep], minlength=n)
         return _aggregate(cols[keep], per_doc, len(self.vocabulary))
@@ -196,6 +192,54 @@ class FastTfidf:
             norms[filled] = np.sqrt(np.add.reduceat(data * data, counts.indptr[:-1][filled]))
             data /= np.repeat(norms, lengths)
         return counts
+
+
+class _IntTable:
+    """A hash table from distinct non-negative int64 keys to int64 values, looked up for
+    many keys at once (-1 for a key it lacks): open addressing with linear probing, a
+    quarter full, so a lookup is one or two gathers where a binary search over the sorted
+    keys (the bigram columns of a word vocabulary) took a dozen dependent ones."""
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: 2**64 / golden ratio
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        self._bits = max(4, (4 * len(keys)).bit_length())
+        self._mask = (1 << self._bits) - 1
+        self._keys = np.full(self._mask + 1, -1, dtype=np.int64)
+        self._values = np.full(self._mask + 1, -1, dtype=np.int64)
+        home = self._home(keys)
+        pending = np.arange(len(keys))
+        self._longest = 0  # the most slots a key sits past its home slot
+        step = 0
+        while len(pending):  # each round, every free slot asked for goes to one key
+            slot = (home[pending] + step) & self._mask
+            free = self._keys[slot] == -1
+            taken, first = np.unique(slot[free], return_index=True)
+            winners = pending[free][first]
+            self._keys[taken], self._values[taken] = keys[winners], values[winners]
+            self._longest = step
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            step += 1
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self._MULTIPLIER)
+                >> np.uint64(64 - self._bits)).astype(np.int64)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        out = np.full(len(keys), -1, dtype=np.int64)
+        home = self._home(keys)
+        todo = np.arange(len(keys))
+        for step in range(self._longest + 1):
+            slot = (home[todo] + step) & self._mask
+            held = self._keys[slot]
+            hit = held == keys[todo]
+            out[todo[hit]] = self._values[slot[hit]]
+            todo = todo[~hit & (held != -1)]  # an empty slot: the key is not there
+            if not len(todo):
+                break
+        return out
 
 
 def _aggregate(cols: np.ndarray, per_doc: np.ndarray, width: int) -> sparse.csr_matrix:

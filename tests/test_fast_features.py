@@ -5,11 +5,12 @@ filter, and ``round``. No model is trained (the vectorizers are fitted on the co
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
 
-from nlp.cues import CueMatcher
+from nlp.cues import CueMatcher, _spans, compile_cue, split_cue
 from nlp.debate import load_debate
 from nlp.lexicon import FastTfidf, Lexicon
 from nlp.stance import _SparseFeatures
@@ -95,6 +96,27 @@ def test_checks_and_cue_filter_equal_their_plain_definitions(fitted: _SparseFeat
         part = units.take(some)
         assert matcher.match([texts[i] for i in some], part.cue_words()) == \
             matcher.match([texts[i] for i in some])
+
+
+def test_cue_expressions_split_by_first_word_find_what_the_whole_finds() -> None:
+    """``split_cue``'s parts, merged by ``_spans``, give the spans of the whole expression,
+    and so does the whole without its possessive runs (they only spare backtracking)."""
+    texts = [t.lower().replace("’", "'") for t in clean_texts(_texts(800, 7))]
+    joined = "\n".join(texts + ["is's isn't 'is is a a function it's is an outcome's outcome",
+                                "customers customer have customers has their own experience",
+                                "a. b, 50% of it, 50 of them, a.a"])
+    # and cues whose first words can match at one place (the longer must win there)
+    odd = ["a.|a", "a.|a b", "50%|50 of"]
+    cues = odd + [cue for name in ("outcome-function", "ownership")
+                  for label in load_debate(name).labels for cue in label.cues]
+    for cue in cues:
+        if not isinstance(cue, str):
+            continue
+        whole = compile_cue(cue)[0]
+        spans = [m.span() for m in whole.finditer(joined)]
+        assert _spans(split_cue(cue), joined) == spans, cue
+        backtracking = re.compile(whole.pattern.replace("*+", "*").replace("++", "+"))
+        assert [m.span() for m in backtracking.finditer(joined)] == spans, cue
 
 
 def test_rounded_is_round() -> None:
