@@ -200,6 +200,9 @@ def page_csv(rows: Iterable, filename: str, *, columns: list[str] | None = None,
             writer.writerow(columns)
             if first is not None:
                 writer.writerow(safe(first))
+            yield buffer.getvalue()  # the download starts as soon as its first row is read
+            buffer.seek(0)
+            buffer.truncate()
             while batch := [safe(row) for row in islice(rows, CSV_BATCH)]:
                 writer.writerows(batch)
                 yield buffer.getvalue()
