@@ -4,10 +4,12 @@ the CLI (``cxkb search``) and the web (``/search``) ask.
 A search reads each FTS index as little as it can, so that a common word over 100k
 statements stays usable: counts come from the indexes alone; each kind's best hits are
 ranked by bm25 in the index, and only the hits of the page are given snippets and joined
-to their rows. With filters (site, source, person, dates, debate and position), or when
-the words match few enough texts (``FACET_LIMIT``), the matches are copied once into a
-temporary table with what they are filtered and faceted by, and the facets are counted
-from it.
+to their rows. Counting and ranking read every match, so the kinds (and the two halves
+of a large one) are read side by side, each on a connection of its own
+(``kb.parallel_reads``). With filters (site, source, person, dates, debate and
+position), or when the words match few enough texts (``FACET_LIMIT``), the matches are
+copied once into a temporary table with what they are filtered and faceted by, and the
+facets are counted from it.
 
 Snippets mark matches with the control characters ``HIT_START``/``HIT_END`` so that each
 front end can escape the text first and highlight afterwards (``snippet_parts``).
@@ -40,11 +42,12 @@ FACET_SIZE = 15
 _FTS = {"document": "documents_fts", "comment": "comments_fts", "statement": "statements_fts"}
 # fixed SQL per kind; {fts} is the kind's FTS table (a name from _FTS)
 _COUNT = "SELECT count(*) FROM {fts} WHERE {fts} MATCH :q"
+SPLIT_AT = 5_000  # matches of one kind past which it is ranked in two halves
+_LAST_ROWID = {"document": "SELECT max(rowid) FROM documents",
+               "comment": "SELECT max(rowid) FROM comments",
+               "statement": "SELECT max(rowid) FROM statements"}
 # The best n of a kind. "+rowid" keeps SQLite from handing FTS5 the rowids of a filter
 # one at a time, which would read the index once per rowid.
-SPLIT_AT = 5_000  # matches of one kind past which it is ranked in two halves
-_LAST_ROWID = {kind: f"SELECT max(rowid) FROM {table}" for kind, table in
-               {"document": "documents", "comment": "comments", "statement": "statements"}.items()}
 _RANK = """
     SELECT rowid, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :q {filtered}
     ORDER BY rank LIMIT :n"""
