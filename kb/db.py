@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 # after each busy time-out spent waiting for the write lock, pause this long and wait again
 LOCK_WAITS = (1.0, 2.0, 4.0, 8.0)
+# page cache of a connection kept open for reading (the web's pool, search's readers);
+# SQLite's default is 2 MiB
+READER_CACHE_KIB = 64 * 1024
 
 
 def utc_now() -> str:

@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
-from kb.db import BUSY_TIMEOUT_MS
+from kb.db import BUSY_TIMEOUT_MS, READER_CACHE_KIB
 
 T = TypeVar("T")
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 KEPT = 2  # database files whose connection each thread keeps open
-CACHE_KIB = 64 * 1024
 
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
@@ -53,7 +52,7 @@ def _reader(path: str) -> sqlite3.Connection:
         return kept[path]
     conn = sqlite3.connect(f"file:{quote(str(Path(path)))}?mode=ro", uri=True,
                            timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    conn.execute(f"PRAGMA cache_size = -{int(CACHE_KIB)}")
+    conn.execute(f"PRAGMA cache_size = -{int(READER_CACHE_KIB)}")
     kept[path] = conn
     while len(kept) > KEPT:
         kept.popitem(last=False)[1].close()

@@ -339,8 +339,8 @@ def _side_by_side(db: Database, jobs: list[Job], *, alone: bool = False) -> list
     """The jobs' results, in order. Counting and ranking read every match (bm25 for each),
     so the kinds are read side by side on connections of their own
     (``kb.parallel_reads``), unless they need this connection's temporary tables
-    (``alone``) or the database is in memory."""
-    path = "" if alone else database_file(db.conn)
+    (``alone``), there is only one, or the database is in memory."""
+    path = "" if alone or len(jobs) < 2 else database_file(db.conn)
     if not path:
         return [job(db) for job in jobs]
     return read_in_parallel(path, jobs)
@@ -355,8 +355,8 @@ def _ranked(db: Database, query: str, kinds: dict[str, int], chosen: dict[str, s
             params: dict[str, Any], *, alone: bool) -> list[tuple[float, str, int]]:
     """The best ``params["n"]`` matches of each kind (``kinds``: kind -> its matches) as
     (rank, kind, rowid). A kind with more than ``SPLIT_AT`` matches is ranked in two
-    halves of its rowids, one job each, so that two cores share the largest kind; the
-    best of both halves are the best of the kind."""
+    halves of its rowids, one job each, so that two cores share the largest kind: it
+    gives up to twice n, among which are its best n."""
     def ranker(kind: str, rowids: tuple[int, int] | None = None) -> Job:
         filtered = _FILTERED.format(_where(chosen)) if chosen else ""
         if rowids is not None:
@@ -373,9 +373,7 @@ def _ranked(db: Database, query: str, kinds: dict[str, int], chosen: dict[str, s
             jobs += [ranker(kind, (0, top // 2)), ranker(kind, (top // 2 + 1, top))]
         else:
             jobs.append(ranker(kind))
-    ranked = [hit for hits in _side_by_side(db, jobs, alone=alone) for hit in hits]
-    return [hit for kind in kinds for hit in sorted(h for h in ranked if h[1] == kind)
-            [:params["n"]]]
+    return [hit for hits in _side_by_side(db, jobs, alone=alone) for hit in hits]
 
 
 def _hits(db: Database, query: str, page: list[tuple[float, str, int]]) -> list[SearchHit]:

@@ -20,10 +20,9 @@ from collections.abc import Callable
 from flask import Flask, current_app, g
 from sqlite_utils import Database
 
-from kb.db import connect, open_db
+from kb.db import READER_CACHE_KIB, connect, open_db
 
 POOL_SIZE = 8  # as many as `cxkb serve` has threads: one open connection per thread
-CACHE_KIB = 64 * 1024  # page cache per connection (SQLite's default is 2 MiB)
 _TEMP_TABLES = "SELECT name FROM temp.sqlite_master WHERE type = 'table'"
 
 
@@ -40,7 +39,7 @@ class ConnectionPool:
             if self._idle:
                 return self._idle.pop()
         db = connect(self.path)
-        db.execute(f"PRAGMA cache_size = -{int(CACHE_KIB)}")
+        db.execute(f"PRAGMA cache_size = -{int(READER_CACHE_KIB)}")
         return db
 
     def give_back(self, db: Database) -> None:

@@ -265,6 +265,7 @@ class _Facets:
 
     def __init__(self, filters: dict[str, Any]) -> None:
         self.filters = filters
+        self.fragments = _fragments(filters)
         self.passes: dict[tuple[str, tuple[str, ...]], list[sqlite3.Row]] = {}
 
     def _pass(self, kind: str, without: str) -> list[sqlite3.Row]:
@@ -276,7 +277,7 @@ class _Facets:
                 rest = tuple(name for name in chosen if name != "topic")
                 sql = _PASSES[kind, "topic"].format(_where(rest, _COUNTED))
             elif (kind == "label" and set(chosen) <= {*_COUNTED, "min_confidence"}
-                  and _fragments(self.filters)["min_confidence"] == _SURE["min_confidence"]):
+                  and self.fragments["min_confidence"] == _SURE["min_confidence"]):
                 rest = tuple(name for name in chosen if name != "min_confidence")
                 sql = _PASSES[kind, "per position"].format(_where(rest, _COUNTED))
             else:
@@ -285,7 +286,7 @@ class _Facets:
                            else "ranged" if any(name in chosen for name in _RANGED)
                            else "wide")
                 sql = _PASSES[kind, "scanned"].format(_SCANNED[scanned],
-                                                      _where(chosen, _fragments(self.filters)))
+                                                      _where(chosen, self.fragments))
             self.passes[kind, chosen] = _fetch(sql, {**self.filters, "facet_size": FACET_SIZE})
         return self.passes[kind, chosen]
 
@@ -325,7 +326,7 @@ class _Facets:
         for kind in ("label", "document"):
             if (kind, chosen) in self.passes:
                 return sum(r["n"] for r in self.passes[kind, chosen])
-        where = _where(chosen, _fragments(self.filters))
+        where = _where(chosen, self.fragments)
         table = _positions(self.filters)  # one of two fixed names
         return get_db().execute(f"SELECT count(*) FROM {table} AS p WHERE {where}",
                                 self.filters).fetchone()[0]
