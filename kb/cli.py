@@ -544,6 +544,8 @@ def classify(ctx: click.Context, debate_name: str | None, tier: str,
     click.echo(summary.line(), err=True)
     if summary.failed:
         click.echo(f"failed rows are listed in {summary.failures_path}", err=True)
+    if scheduler is None:
+        _SKIP_TEARDOWN.append("classify")  # every output is renamed into place by now
 
 
 @cli.command()
@@ -867,5 +869,22 @@ def users_remove(ctx: click.Context, name: str) -> None:
     click.echo(f"removed user {name}", err=True)
 
 
+# Commands that, once done, leave nothing for the interpreter's teardown to do but free the
+# heap (a tenth of a second after a batch run on this machine): ``main`` then ends the
+# process at once, as compilers do with their own memory at exit.
+_SKIP_TEARDOWN: list[str] = []
+
+
 def main() -> None:
-    cli(prog_name="cxkb")
+    """The ``cxkb`` program."""
+    try:
+        cli(prog_name="cxkb")
+    except SystemExit as done:
+        if _SKIP_TEARDOWN and done.code in (None, 0):
+            import os
+
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise

@@ -217,6 +217,8 @@ def test_a_killed_run_resumes_without_redoing_or_duplicating(tmp_path: Path) -> 
     earlier = int(resumed.stderr.split(" of them by an earlier run")[0].rsplit(", ", 1)[1])
     assert earlier >= finished * 500 - 500  # finished chunks were not redone
     assert not run_dir.exists()
+    # the killed run's half-assembled output was started over, then renamed into place
+    assert not list(output.parent.glob("*.partial"))
 
     reference = tmp_path / "reference.jsonl"
     classify(source, reference, debate=DEBATE, workers=1)
@@ -341,10 +343,12 @@ def test_unwritable_output_and_max_failures(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "more than --max-failures 25" in result.output and "--resume" in result.output
     assert not out.exists()
+    assert not list(tmp_path.glob(".bad.out.jsonl.partial"))  # no half-assembled output
     assert len(read_jsonl(tmp_path / "bad.out.failures.jsonl")) == 30
     with pytest.raises(BatchAborted):
         classify(source, out, debate=DEBATE, chunk=100, workers=2, resume=True,
                  max_failures=50)
+    assert not out.exists() and not list(tmp_path.glob(".bad.out.jsonl.partial"))
     summary = classify(source, out, debate=DEBATE, chunk=100, workers=2, resume=True)
     assert summary.resumed >= 500 and summary.failed == 100
     assert [r.get("id") for r in read_jsonl(out)] == list(range(1000))
