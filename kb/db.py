@@ -17,8 +17,10 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from kb import migrations
+from kb.sqlite_config import quiet_allocator
 
 log = logging.getLogger(__name__)
+quiet_allocator()  # before this process's first connection: see kb.sqlite_config
 
 BUSY_TIMEOUT_MS = 10_000
 # after each busy time-out spent waiting for the write lock, pause this long and wait again
