@@ -6,7 +6,7 @@ statements stays usable: counts come from the indexes alone; each kind's best hi
 ranked by bm25 in the index, and only the hits of the page are given snippets and joined
 to their rows. Counting and ranking read every match, so the kinds (and the two halves
 of a large one) are read side by side, each on a connection of its own
-(``kb.parallel_reads``). With filters (site, source, person, dates, debate and
+(``kb.parallel_reads``); without filters, counts and rankings all at once. With filters (site, source, person, dates, debate and
 position), or when the words match few enough texts (``FACET_LIMIT``), the matches are
 copied once into a temporary table with what they are filtered and faceted by, and the
 facets are counted from it.
@@ -42,7 +42,7 @@ FACET_SIZE = 15
 _FTS = {"document": "documents_fts", "comment": "comments_fts", "statement": "statements_fts"}
 # fixed SQL per kind; {fts} is the kind's FTS table (a name from _FTS)
 _COUNT = "SELECT count(*) FROM {fts} WHERE {fts} MATCH :q"
-SPLIT_AT = 5_000  # matches of one kind past which it is ranked in two halves
+SPLIT_KINDS = ("statement", "comment")  # ranked in two halves, side by side (_rankers)
 _LAST_ROWID = {"document": "SELECT max(rowid) FROM documents",
                "comment": "SELECT max(rowid) FROM comments",
                "statement": "SELECT max(rowid) FROM statements"}
@@ -301,9 +301,17 @@ def search(
         raise SearchError(f"unknown kind(s) {sorted(unknown)}; choose from {list(KINDS)}")
     filters = filters or SearchFilters()
     chosen = filters.chosen()
-    params: dict[str, Any] = {"q": query, **asdict(filters), "kinds": json.dumps(kinds)}
-    every = dict(zip(KINDS, _side_by_side(db, [_counter(kind, params, query)
-                                               for kind in KINDS]), strict=True))
+    params: dict[str, Any] = {"q": query, **asdict(filters), "kinds": json.dumps(kinds),
+                              "n": offset + limit}
+    counters = [_counter(kind, params, query) for kind in KINDS]
+    ranked = None
+    if chosen:
+        every = dict(zip(KINDS, _side_by_side(db, counters), strict=True))
+    else:  # unfiltered: the ranking needs no counts, so both go side by side at once
+        rankers = _rankers(db, query, kinds, chosen, params, split=True)
+        done = _side_by_side(db, counters + rankers)
+        every = dict(zip(KINDS, done[:len(KINDS)], strict=True))
+        ranked = [hit for hits in done[len(KINDS):] for hit in hits]
     matches = sum(every.values())
     counted = facets and matches <= FACET_LIMIT
     found = None
@@ -325,8 +333,9 @@ def search(
             by_kind = dict(db.execute(_FACETS["kind"][0].format(_where(chosen)),
                                       params).fetchall())
         counts = {kind: by_kind.get(kind, 0) for kind in kinds}
-    ranked = _ranked(db, query, {kind: counts[kind] for kind in kinds if counts[kind]}, chosen,
-                     {**params, "n": offset + limit}, alone=bool(counted or chosen))
+    if ranked is None:  # filtered: on this connection, which holds the matches kept
+        ranked = [hit for kind in kinds if counts[kind]
+                  for hit in _rankers(db, query, (kind,), chosen, params, split=False)[0](db)]
     hits = _hits(db, query, sorted(ranked)[offset:offset + limit])
     return SearchResults(query=query, hits=hits, counts=counts, facets=found,
                          matches=matches, filters=filters)
@@ -335,12 +344,12 @@ def search(
 Job = Callable[[Any], Any]  # a query of its own: a function of a connection
 
 
-def _side_by_side(db: Database, jobs: list[Job], *, alone: bool = False) -> list:
+def _side_by_side(db: Database, jobs: list[Job]) -> list:
     """The jobs' results, in order. Counting and ranking read every match (bm25 for each),
     so the kinds are read side by side on connections of their own
-    (``kb.parallel_reads``), unless they need this connection's temporary tables
-    (``alone``), there is only one, or the database is in memory."""
-    path = "" if alone or len(jobs) < 2 else database_file(db.conn)
+    (``kb.parallel_reads``), unless there is only one job or the database is in memory.
+    Jobs read the main database only (the temporary tables are this connection's)."""
+    path = "" if len(jobs) < 2 else database_file(db.conn)
     if not path:
         return [job(db) for job in jobs]
     return read_in_parallel(path, jobs)
@@ -351,12 +360,12 @@ def _counter(kind: str, params: dict[str, Any], query: str) -> Job:
     return lambda conn: run_query(conn, sql, params, query)[0][0]
 
 
-def _ranked(db: Database, query: str, kinds: dict[str, int], chosen: dict[str, str],
-            params: dict[str, Any], *, alone: bool) -> list[tuple[float, str, int]]:
-    """The best ``params["n"]`` matches of each kind (``kinds``: kind -> its matches) as
-    (rank, kind, rowid). A kind with more than ``SPLIT_AT`` matches is ranked in two
-    halves of its rowids, one job each, so that two cores share the largest kind: it
-    gives up to twice n, among which are its best n."""
+def _rankers(db: Database, query: str, kinds: tuple[str, ...], chosen: dict[str, str],
+             params: dict[str, Any], *, split: bool) -> list[Job]:
+    """Jobs giving the best ``params["n"]`` matches of each kind as (rank, kind, rowid).
+    With ``split``, the kinds of many texts (statements, comments) are ranked in two
+    halves of their rowids, one job each, so that two cores share the largest kind: each
+    half gives up to n, among which are the kind's best n."""
     def ranker(kind: str, rowids: tuple[int, int] | None = None) -> Job:
         filtered = _FILTERED.format(_where(chosen)) if chosen else ""
         if rowids is not None:
@@ -367,27 +376,34 @@ def _ranked(db: Database, query: str, kinds: dict[str, int], chosen: dict[str, s
             conn, sql, {**params, **bounds, "kind": kind}, query)]
 
     jobs = []
-    for kind, matches in kinds.items():
-        if matches > SPLIT_AT and not alone:
+    for kind in kinds:
+        if split and kind in SPLIT_KINDS:
             top = db.execute(_LAST_ROWID[kind]).fetchone()[0] or 0
             jobs += [ranker(kind, (0, top // 2)), ranker(kind, (top // 2 + 1, top))]
         else:
             jobs.append(ranker(kind))
-    return [hit for hits in _side_by_side(db, jobs, alone=alone) for hit in hits]
+    return jobs
 
 
 def _hits(db: Database, query: str, page: list[tuple[float, str, int]]) -> list[SearchHit]:
     """The page's ranked (rank, kind, rowid) as hits: snippets from the FTS index, the
-    rest from their rows, reading only the rows of the page."""
-    rows: dict[tuple[str, int], list] = {}
+    rest from their rows, reading only the rows of the page (the kinds side by side)."""
+    def reader(kind: str, rowids: str) -> Job:
+        def read(conn: Any) -> dict[tuple[str, int], list]:
+            snippets = dict(run_query(conn, _SNIPPETS.format(fts=_FTS[kind]),
+                                      {"q": query, "rowids": rowids}, query))
+            return {(kind, rowid): [*row, snippets.get(rowid, "")]
+                    for rowid, *row in conn.execute(_ROWS[kind], {"rowids": rowids})}
+        return read
+
+    jobs = []
     for kind in KINDS:
         rowids = json.dumps([rowid for _rank, k, rowid in page if k == kind])
-        if rowids == "[]":
-            continue
-        snippets = dict(run_query(db, _SNIPPETS.format(fts=_FTS[kind]),
-                                  {"q": query, "rowids": rowids}, query))
-        for rowid, *row in db.execute(_ROWS[kind], {"rowids": rowids}):
-            rows[kind, rowid] = [*row, snippets.get(rowid, "")]
+        if rowids != "[]":
+            jobs.append(reader(kind, rowids))
+    rows: dict[tuple[str, int], list] = {}
+    for found in _side_by_side(db, jobs):
+        rows.update(found)
     return [SearchHit(kind, *rows[kind, rowid], rank)
             for rank, kind, rowid in page if (kind, rowid) in rows]
 

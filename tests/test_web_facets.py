@@ -365,16 +365,19 @@ def test_kinds_ranked_side_by_side_give_the_hits_ranked_one_by_one(client, kb_pa
     import kb.search
 
     queries = ("outcome", "customer experience", "own* NOT marketing")
-    monkeypatch.setattr(kb.search, "FACET_LIMIT", 3)  # unfiltered and uncounted
-    monkeypatch.setattr(kb.search, "SPLIT_AT", 1)  # every kind in two halves of its rowids
+    # every kind in two halves of its rowids, counted and ranked side by side
+    monkeypatch.setattr(kb.search, "SPLIT_KINDS", kb.search.KINDS)
     side_by_side = {q: client.get(f"/search.json?q={q}").get_json()["rows"] for q in queries}
     assert all(side_by_side.values())
+    # the facets page too (its words match few enough texts to count facets for)
+    faceted = client.get("/search/?q=customer experience").get_data(True)
     monkeypatch.setattr(kb.parallel_reads, "WORKERS", 1)
-    monkeypatch.setattr(kb.search, "SPLIT_AT", 10**9)
+    monkeypatch.setattr(kb.search, "SPLIT_KINDS", ())
     for q, rows in side_by_side.items():
         assert client.get(f"/search.json?q={q}").get_json()["rows"] == rows
         second = client.get(f"/search.json?q={q}&page=2").get_json()["rows"]
         assert not {r["id"] for r in second} & {r["id"] for r in rows}
+    assert client.get("/search/?q=customer experience").get_data(True) == faceted
     monkeypatch.undo()
     monkeypatch.setattr(kb.search, "FACET_LIMIT", 3)
     assert "cannot search for" in client.get("/search/?q=outcome AND (").get_data(True)
