@@ -476,67 +476,27 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class Assembly:
-    """A shard's output file built from its parts in order, beside its target
-    (``.NAME.partial``): parts are added as they are finished, so that when the last one
-    is, only it is left to copy before the file is flushed and renamed into place."""
-
-    def __init__(self, out_fmt: str, columns: list[str], target: Path) -> None:
-        if out_fmt == "parquet":
-            raise ValueError("a Parquet output is assembled at the end (see assemble)")
-        self.target = target
-        self.tmp = target.with_name(f".{target.name}.partial")
-        self._out: BinaryIO = open(self.tmp, "wb", buffering=0)  # noqa: SIM115 - see done
-        try:
-            if out_fmt == "csv":
-                header = io.StringIO()
-                csv.writer(header, lineterminator="\r\n").writerow(columns)
-                data = header.getvalue().encode("utf-8")
-                _write_all(self._out, gzip.compress(data, GZIP_LEVEL, mtime=0)
-                           if is_gzip(target) else data)
-        except BaseException:
-            self.abandon()
-            raise
-
-    def add(self, part: Path) -> None:
-        """Append the next part."""
-        _append(self._out, part)
-
-    def done(self) -> None:
-        """Flush the file to disk and rename it into place."""
-        try:
-            os.fsync(self._out.fileno())
-            self._out.close()
-            os.replace(self.tmp, self.target)
-        finally:
-            self.abandon()
-
-    def abandon(self) -> None:
-        """Close and remove the file, unless it has been renamed into place."""
-        self._out.close()
-        if self.tmp.exists():
-            self.tmp.unlink()
-
-
 def assemble(parts: list[Path], out_fmt: str, columns: list[str], target: Path) -> None:
     """Concatenate parts into ``target`` (written beside it, then renamed into place)."""
-    if out_fmt == "parquet":
-        tmp = target.with_name(f".{target.name}.partial")
-        try:
-            _assemble_parquet(parts, tmp)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return
-    assembly = Assembly(out_fmt, columns, target)
+    tmp = target.with_name(f".{target.name}.partial")
     try:
-        for part in parts:
-            assembly.add(part)
-    except BaseException:
-        assembly.abandon()
-        raise
-    assembly.done()
+        if out_fmt == "parquet":
+            _assemble_parquet(parts, tmp)
+        else:
+            with open(tmp, "wb", buffering=0) as out:
+                if out_fmt == "csv":
+                    header = io.StringIO()
+                    csv.writer(header, lineterminator="\r\n").writerow(columns)
+                    data = header.getvalue().encode("utf-8")
+                    _write_all(out, gzip.compress(data, GZIP_LEVEL, mtime=0)
+                               if is_gzip(target) else data)
+                for part in parts:
+                    _append(out, part)
+                os.fsync(out.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _append(out: BinaryIO, part: Path) -> None:

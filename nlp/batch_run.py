@@ -24,7 +24,6 @@ from typing import Any
 
 from kb.errors import CxkbError
 from nlp.batch_io import (
-    Assembly,
     BatchOutputError,
     Chunk,
     Shard,
@@ -149,8 +148,6 @@ class Run:
         self.columns: dict[int, list[str]] = {}
         self.failed = 0
         self.resumed_rows = 0
-        # local runs: per shard, its output as assembled so far and the next chunk it needs
-        self._assemblies: dict[int, tuple[Assembly, int]] = {}
 
     # -- setting up -------------------------------------------------------------------
     def prepare(self) -> None:
@@ -203,7 +200,6 @@ class Run:
         else:
             commit(self.run_dir, result)
             self.progress.update(result.rows, self._bytes_done(result))
-        self._grow(result.shard)
         if self.max_failures is not None and self.failed > self.max_failures:
             self.write_failures()
             raise BatchAborted(
@@ -215,35 +211,10 @@ class Run:
         before = sum(s.source.stat().st_size for s in self.shards if s.index < result.shard)
         return before + result.bytes_read
 
-    def _assemble(self, shard: Shard) -> None:
-        """Finish a shard's output once all its chunks are done."""
-        if shard.index in self._assemblies:
-            self._grow(shard.index)
-            self._assemblies.pop(shard.index)[0].done()
-            return
+    def _assemble(self, shard: Shard, target: Path | None = None) -> None:
         indices = sorted(i for s, i in self.results if s == shard.index)
         parts = [part_path(self.run_dir, shard.index, i) for i in indices]
-        assemble(parts, shard.out_fmt, self.columns[shard.index], shard.output)
-
-    def _grow(self, index: int) -> None:
-        """Add a shard's finished parts to its output, in order, as far as they go (a local
-        run: the copying overlaps the labelling instead of following it)."""
-        shard = self.shards[index]
-        if shard.out_fmt == "parquet":
-            return  # joined at the end, into one table
-        assembly, next_chunk = self._assemblies.get(index, (None, 0))
-        while (index, next_chunk) in self.results:
-            if assembly is None:
-                assembly = Assembly(shard.out_fmt, self.columns[index], shard.output)
-                self._assemblies[index] = (assembly, next_chunk)
-            assembly.add(part_path(self.run_dir, index, next_chunk))
-            next_chunk += 1
-            self._assemblies[index] = (assembly, next_chunk)
-
-    def _abandon_assemblies(self) -> None:
-        for assembly, _ in self._assemblies.values():
-            assembly.abandon()
-        self._assemblies.clear()
+        assemble(parts, shard.out_fmt, self.columns[shard.index], target or shard.output)
 
     def write_failures(self) -> None:
         lines = [json.dumps(f, ensure_ascii=False) + "\n"
@@ -268,28 +239,21 @@ class Run:
             yield shard
 
     def run_local(self, workers: int) -> None:
-        try:
-            if workers <= 1:
-                self._run_here()
-            else:
-                self._run_pool(workers)
-        except BaseException:
-            self._abandon_assemblies()  # the finished chunks stay in the run folder
-            raise
-
-    def _run_here(self) -> None:
-        keep_freed_memory()
-        if self.options.tier == "accurate":
-            set_torch_threads(1)
-        for item in self._chunks():
-            if isinstance(item, Shard):
-                self._assemble(item)
-                continue
-            shard = self.shards[item.shard]
-            data, result = label_chunk(self.model, item, shard, self.options,
-                                       self.columns[item.shard])
-            save_part(self.run_dir, item, data)
-            self._finish_chunk(result)
+        if workers <= 1:
+            keep_freed_memory()
+            if self.options.tier == "accurate":
+                set_torch_threads(1)
+            for item in self._chunks():
+                if isinstance(item, Shard):
+                    self._assemble(item)
+                    continue
+                shard = self.shards[item.shard]
+                data, result = label_chunk(self.model, item, shard, self.options,
+                                           self.columns[item.shard])
+                save_part(self.run_dir, item, data)
+                self._finish_chunk(result)
+            return
+        self._run_pool(workers)
 
     def _run_pool(self, workers: int) -> None:
         import multiprocessing
