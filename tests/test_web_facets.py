@@ -367,12 +367,15 @@ def test_kinds_ranked_side_by_side_give_the_hits_ranked_one_by_one(client, kb_pa
     queries = ("outcome", "customer experience", "own* NOT marketing")
     # every kind in two halves of its rowids, counted and ranked side by side
     monkeypatch.setattr(kb.search, "SPLIT_KINDS", kb.search.KINDS)
+    monkeypatch.setattr(kb.search, "SEEK_FROM", 1)  # snippets sought hit by hit
     side_by_side = {q: client.get(f"/search.json?q={q}").get_json()["rows"] for q in queries}
     assert all(side_by_side.values())
     # the facets page too (its words match few enough texts to count facets for)
     faceted = client.get("/search/?q=customer experience").get_data(True)
     monkeypatch.setattr(kb.parallel_reads, "WORKERS", 1)
     monkeypatch.setattr(kb.search, "SPLIT_KINDS", ())
+    monkeypatch.setattr(kb.search, "SEEK_FROM", 10**9)  # snippets from one pass
+    assert all(r["snippet"] for rows in side_by_side.values() for r in rows)
     for q, rows in side_by_side.items():
         assert client.get(f"/search.json?q={q}").get_json()["rows"] == rows
         second = client.get(f"/search.json?q={q}&page=2").get_json()["rows"]
