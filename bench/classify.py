@@ -2,6 +2,7 @@
 
     python bench/classify.py [--sizes 10k,100k,1M] [--accurate-rows 10k] [--workers 1,2]
                              [--debate outcome-function] [--workdir DIR] [--keep]
+                             [--repeat N] [--baseline-code DIR]
 
 Inputs are generated from the debate's annotated corpus, varied so that few rows repeat
 (openers and closers, two statements joined, dropped words, case, numbers, contexts,
@@ -16,6 +17,12 @@ extra fields). For each size it runs, each as its own process with start-up incl
   MiniLM encoder's own ``encode`` on the same texts (statements and their contexts) in
   one process with default threads, model loading excluded.
 
+On a shared machine one run's figure moves by 10-25% with the machine's speed (the I/O
+floor with it): ``--repeat N`` runs the floor and the fast tier N times, one after the
+other, and prints each one's median, range and median share of its own round's floor;
+``--baseline-code DIR`` runs the fast tier of another checkout (a git worktree of the
+commit to compare with) in every round too, alternated with this one.
+
 Targets (issue 8, two cores): fast >= 20,000 rows/s on 100k rows and >= 25% of the I/O
 floor, peak RSS < 1 GB at 1M rows; accurate >= 90% of the encoder, < 1.5 GB per worker.
 """
@@ -28,6 +35,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,6 +169,12 @@ def measure(command: list[str], env: dict[str, str]
     return seconds, main, sorted(peaks.values(), reverse=True), cpu
 
 
+def code_env(env: dict[str, str], code: Path) -> dict[str, str]:
+    """``env`` with ``code`` (a checkout of cxkb) first on the import path."""
+    rest = env.get("PYTHONPATH", "").split(os.pathsep)[1:]  # the first is ROOT
+    return dict(env, PYTHONPATH=os.pathsep.join([str(code), *rest]))
+
+
 def row_line(name: str, rows: int, seconds: float, floor: float | None = None,
              rss: tuple[float, list[float]] | None = None, cpu: float | None = None) -> str:
     rate = rows / seconds
@@ -185,6 +199,10 @@ def main() -> None:
     parser.add_argument("--debate", default="outcome-function")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of the floor and the fast tier (medians printed)")
+    parser.add_argument("--baseline-code", default=None,
+                        help="another checkout whose fast tier runs in every round too")
     args = parser.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
     accurate_rows = parse_size(args.accurate_rows)
@@ -205,25 +223,41 @@ def main() -> None:
     print(f"bench/classify.py: debate {args.debate}, {os.cpu_count()} CPU(s), "
           f"load average {os.getloadavg()[0]:.2f} at the start")
     try:
+        codes = [("", ROOT)] + ([("baseline ", Path(args.baseline_code).resolve())]
+                                if args.baseline_code else [])
         for rows in sizes:
             source = work / f"in-{rows}.jsonl"
             generate(args.debate, rows, source)
             size_mb = source.stat().st_size / 1e6
             print(f"\n{rows:,} rows ({size_mb:,.0f} MB JSONL)")
-            seconds, main_rss, _, cpu = measure(
-                [python, "-c", FLOOR, str(source), str(work / "floor.jsonl")], env)
-            floor = rows / seconds
-            print(row_line("I/O floor (read + write JSONL)", rows, seconds,
-                           rss=(main_rss, []), cpu=cpu))
-            for workers in worker_counts:
-                out = work / f"fast-{rows}-{workers}.jsonl"
-                seconds, main_rss, worker_rss, cpu = measure(
-                    cli + ["--model", "fast", "--input", str(source), "--output", str(out),
-                           "--workers", str(workers)], env)
-                print(row_line(f"fast tier, {workers} worker(s)", rows, seconds, floor,
-                               (main_rss, worker_rss), cpu))
-                out.unlink()
-            (work / "floor.jsonl").unlink()
+            runs: dict[str, list[tuple[float, float]]] = {}  # name -> (rows/s, share)
+            for _ in range(args.repeat):
+                seconds, main_rss, _, cpu = measure(
+                    [python, "-c", FLOOR, str(source), str(work / "floor.jsonl")], env)
+                floor = rows / seconds
+                print(row_line("I/O floor (read + write JSONL)", rows, seconds,
+                               rss=(main_rss, []), cpu=cpu))
+                runs.setdefault("I/O floor", []).append((floor, 1.0))
+                for label, code in codes:
+                    for workers in worker_counts:
+                        name = f"{label}fast tier, {workers} worker(s)"
+                        out = work / f"fast-{rows}-{workers}.jsonl"
+                        seconds, main_rss, worker_rss, cpu = measure(
+                            cli + ["--model", "fast", "--input", str(source), "--output",
+                                   str(out), "--workers", str(workers)], code_env(env, code))
+                        print(row_line(name, rows, seconds, floor, (main_rss, worker_rss),
+                                       cpu))
+                        runs.setdefault(name, []).append((rows / seconds, rows / seconds / floor))
+                        out.unlink()
+                (work / "floor.jsonl").unlink()
+            if args.repeat > 1:
+                print(f"  medians of {args.repeat} runs:")
+                for name, found in runs.items():
+                    rates = [r for r, _ in found]
+                    print(f"    {name:<36} {statistics.median(rates):>9,.0f} rows/s"
+                          f"  (range {min(rates):,.0f}-{max(rates):,.0f})"
+                          + (f"  {statistics.median(x for _, x in found):6.1%} of floor"
+                             if name != "I/O floor" else ""))
             if rows > 100_000 and not args.keep:
                 source.unlink()
         if accurate_rows:
