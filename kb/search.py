@@ -6,10 +6,10 @@ statements stays usable: counts come from the indexes alone; each kind's best hi
 ranked by bm25 in the index, and only the hits of the page are given snippets and joined
 to their rows. Counting and ranking read every match, so the kinds (and the two halves
 of a large one) are read side by side, each on a connection of its own
-(``kb.parallel_reads``); without filters, counts and rankings all at once. With filters (site, source, person, dates, debate and
-position), or when the words match few enough texts (``FACET_LIMIT``), the matches are
-copied once into a temporary table with what they are filtered and faceted by, and the
-facets are counted from it.
+(``kb.parallel_reads``); without filters, the counts and the rankings all at once. With
+filters (site, source, person, dates, debate and position), or when the words match few
+enough texts (``FACET_LIMIT``), the matches are copied once into a temporary table with
+what they are filtered and faceted by, and the facets are counted from it.
 
 Snippets mark matches with the control characters ``HIT_START``/``HIT_END`` so that each
 front end can escape the text first and highlight afterwards (``snippet_parts``).
