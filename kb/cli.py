@@ -545,7 +545,8 @@ def classify(ctx: click.Context, debate_name: str | None, tier: str,
     if summary.failed:
         click.echo(f"failed rows are listed in {summary.failures_path}", err=True)
     if scheduler is None:
-        _SKIP_TEARDOWN.append("classify")  # every output is renamed into place by now
+        global _skip_teardown
+        _skip_teardown = True  # every output is renamed into place by now
 
 
 @cli.command()
@@ -869,10 +870,10 @@ def users_remove(ctx: click.Context, name: str) -> None:
     click.echo(f"removed user {name}", err=True)
 
 
-# Commands that, once done, leave nothing for the interpreter's teardown to do but free the
-# heap (a tenth of a second after a batch run on this machine): ``main`` then ends the
-# process at once, as compilers do with their own memory at exit.
-_SKIP_TEARDOWN: list[str] = []
+# Set by a command that, once done, leaves nothing for the interpreter's teardown to do but
+# free the heap (a tenth of a second after a batch run on this machine): ``main`` then ends
+# the process at once, as compilers do with their own memory at exit.
+_skip_teardown = False
 
 
 def main() -> None:
@@ -880,7 +881,7 @@ def main() -> None:
     try:
         cli(prog_name="cxkb")
     except SystemExit as done:
-        if _SKIP_TEARDOWN and done.code in (None, 0):
+        if _skip_teardown and done.code in (None, 0):
             import os
 
             logging.shutdown()

@@ -2,10 +2,10 @@
 
 SQLite runs one statement on one core, and Python's sqlite3 lets go of the GIL while a
 statement runs (and with SQLite's memory statistics off, ``kb.sqlite_config``, threads
-do not queue for one allocator mutex); so queries that do not depend on each other (a search ranking the
-matches of statements and of comments by bm25, tens of milliseconds each over 100k
-texts) finish in the time of the longest rather than of their sum when each runs on a
-connection of its own in another thread.
+do not queue for one allocator mutex); so queries that do not depend on each other (a
+search ranking the matches of statements and of comments by bm25, tens of milliseconds
+each over 100k texts) finish in the time of the longest rather than of their sum when
+each runs on a connection of its own in another thread.
 
 Each thread of the pool keeps one read-only connection per database file (the last
 ``KEPT`` files it read), so its page cache stays warm from one request to the next.

@@ -307,12 +307,13 @@ def search(
     params: dict[str, Any] = {"q": query, **asdict(filters), "kinds": json.dumps(kinds),
                               "n": offset + limit}
     counters = [_counter(kind, params, query) for kind in KINDS]
+    path = database_file(db.conn)  # read side by side ('' in memory: one by one, here)
     ranked = None
     if chosen:
-        every = dict(zip(KINDS, _side_by_side(db, counters), strict=True))
+        every = dict(zip(KINDS, _side_by_side(db, path, counters), strict=True))
     else:  # unfiltered: the ranking needs no counts, so both go side by side at once
         rankers = _rankers(db, query, kinds, chosen, params, split=True)
-        done = _side_by_side(db, counters + rankers)
+        done = _side_by_side(db, path, counters + rankers)
         every = dict(zip(KINDS, done[:len(KINDS)], strict=True))
         ranked = [hit for hits in done[len(KINDS):] for hit in hits]
     matches = sum(every.values())
@@ -339,7 +340,7 @@ def search(
     if ranked is None:  # filtered: on this connection, which holds the matches kept
         ranked = [hit for kind in kinds if counts[kind]
                   for hit in _rankers(db, query, (kind,), chosen, params, split=False)[0](db)]
-    hits = _hits(db, query, sorted(ranked)[offset:offset + limit], every)
+    hits = _hits(db, path, query, sorted(ranked)[offset:offset + limit], every)
     return SearchResults(query=query, hits=hits, counts=counts, facets=found,
                          matches=matches, filters=filters)
 
@@ -347,13 +348,13 @@ def search(
 Job = Callable[[Any], Any]  # a query of its own: a function of a connection
 
 
-def _side_by_side(db: Database, jobs: list[Job]) -> list:
+def _side_by_side(db: Database, path: str, jobs: list[Job]) -> list:
     """The jobs' results, in order. Counting and ranking read every match (bm25 for each),
-    so the kinds are read side by side on connections of their own
-    (``kb.parallel_reads``), unless there is only one job or the database is in memory.
-    Jobs read the main database only (the temporary tables are this connection's)."""
-    path = "" if len(jobs) < 2 else database_file(db.conn)
-    if not path:
+    so the kinds are read side by side on connections of their own to ``path``, the
+    database's file (``kb.parallel_reads``), unless there is only one job or the database
+    is in memory (``path`` empty). Jobs read the main database only (the temporary tables
+    are this connection's)."""
+    if len(jobs) < 2 or not path:
         return [job(db) for job in jobs]
     return read_in_parallel(path, jobs)
 
@@ -388,7 +389,7 @@ def _rankers(db: Database, query: str, kinds: tuple[str, ...], chosen: dict[str,
     return jobs
 
 
-def _hits(db: Database, query: str, page: list[tuple[float, str, int]],
+def _hits(db: Database, path: str, query: str, page: list[tuple[float, str, int]],
           matches: dict[str, int]) -> list[SearchHit]:
     """The page's ranked (rank, kind, rowid) as hits: snippets from the FTS index, the
     rest from their rows, reading only the rows of the page (the kinds side by side).
@@ -409,7 +410,7 @@ def _hits(db: Database, query: str, page: list[tuple[float, str, int]],
         if rowids != "[]":
             jobs.append(reader(kind, rowids))
     rows: dict[tuple[str, int], list] = {}
-    for found in _side_by_side(db, jobs):
+    for found in _side_by_side(db, path, jobs):
         rows.update(found)
     return [SearchHit(kind, *rows[kind, rowid], rank)
             for rank, kind, rowid in page if (kind, rowid) in rows]

@@ -198,17 +198,16 @@ def page_csv(rows: Iterable, filename: str, *, columns: list[str] | None = None,
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(columns)
-            if first is not None:
-                writer.writerow(safe(first))
-            yield buffer.getvalue()  # the download starts as soon as its first row is read
-            buffer.seek(0)
-            buffer.truncate()
-            while batch := [safe(row) for row in islice(rows, CSV_BATCH)]:
+            # the download starts as soon as its first row is read
+            batch = [safe(first)] if first is not None else []
+            while True:
                 writer.writerows(batch)
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
-            yield buffer.getvalue()
+                batch = [safe(row) for row in islice(rows, CSV_BATCH)]
+                if not batch:
+                    break
         finally:
             if done is not None:
                 done()
