@@ -17,11 +17,17 @@ extra fields). For each size it runs, each as its own process with start-up incl
   MiniLM encoder's own ``encode`` on the same texts (statements and their contexts) in
   one process with default threads, model loading excluded.
 
+Start-up is measured as an installed cxkb starts: from byte-compiled modules. The code
+measured (and ``--baseline-code``) is compiled first, because an environment with
+``PYTHONDONTWRITEBYTECODE`` set (as some sandboxes and CI runners have) would otherwise
+compile cxkb's sources again in every run, about 0.07 s of each one.
+
 On a shared machine one run's figure moves by 10-25% with the machine's speed (the I/O
 floor with it): ``--repeat N`` runs the floor and the fast tier N times, one after the
 other, and prints each one's median, range and median share of its own round's floor;
 ``--baseline-code DIR`` runs the fast tier of another checkout (a git worktree of the
-commit to compare with) in every round too, alternated with this one.
+commit to compare with) in every round too, alternated with this one (first in every other
+round); the median of the rounds' ratios of the two is printed too, the steadier figure.
 
 Targets (issue 8, two cores): fast >= 20,000 rows/s on 100k rows and >= 25% of the I/O
 floor, peak RSS < 1 GB at 1M rows; accurate >= 90% of the encoder, < 1.5 GB per worker.
@@ -140,14 +146,16 @@ def _hwm_mb(pid: int) -> float | None:
     return None
 
 
-def measure(command: list[str], env: dict[str, str]
+def measure(command: list[str], env: dict[str, str], cwd: Path
             ) -> tuple[float, float, list[float], float]:
     """Wall time, the main process's peak RSS (MB), its descendants' peaks, and the CPU
-    seconds the process and its workers used."""
+    seconds the process and its workers used. ``cwd`` must hold no checkout: ``-m`` and
+    ``-c`` put the working directory first on the import path, before ``PYTHONPATH``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                                   stderr=err)
         peaks: dict[int, float] = {}
         while process.poll() is None:
             todo = [process.pid]
@@ -167,6 +175,12 @@ def measure(command: list[str], env: dict[str, str]
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     main = peaks.pop(process.pid, 0.0)
     return seconds, main, sorted(peaks.values(), reverse=True), cpu
+
+
+def compile_code(python: str, code: Path) -> None:
+    """Byte-compile a checkout's packages, as installing them does."""
+    subprocess.run([python, "-m", "compileall", "-q", *(str(code / p) for p in ("kb", "nlp"))],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def code_env(env: dict[str, str], code: Path) -> dict[str, str]:
@@ -219,7 +233,9 @@ def main() -> None:
                "from nlp.model_store import get_model\n"
                f"d = load_debate({args.debate!r})\n"
                "get_model(d, 'fast'); get_model(d, 'accurate')")
-    subprocess.run([python, "-c", prepare], env=env, check=True)
+    subprocess.run([python, "-c", prepare], env=env, cwd=work, check=True)
+    for code in [ROOT] + ([Path(args.baseline_code)] if args.baseline_code else []):
+        compile_code(python, code)
     print(f"bench/classify.py: debate {args.debate}, {os.cpu_count()} CPU(s), "
           f"load average {os.getloadavg()[0]:.2f} at the start")
     try:
@@ -231,25 +247,28 @@ def main() -> None:
             size_mb = source.stat().st_size / 1e6
             print(f"\n{rows:,} rows ({size_mb:,.0f} MB JSONL)")
             runs: dict[str, list[tuple[float, float]]] = {}  # name -> (rows/s, share)
-            for _ in range(args.repeat):
+            for round_ in range(args.repeat):
                 seconds, main_rss, _, cpu = measure(
-                    [python, "-c", FLOOR, str(source), str(work / "floor.jsonl")], env)
+                    [python, "-c", FLOOR, str(source), str(work / "floor.jsonl")], env, work)
+                (work / "floor.jsonl").unlink()  # its unwritten pages go with it
                 floor = rows / seconds
                 print(row_line("I/O floor (read + write JSONL)", rows, seconds,
                                rss=(main_rss, []), cpu=cpu))
                 runs.setdefault("I/O floor", []).append((floor, 1.0))
-                for label, code in codes:
+                # every other round the baseline goes first, so that neither code always
+                # runs just after the floor
+                for label, code in (codes if round_ % 2 == 0 else codes[::-1]):
                     for workers in worker_counts:
                         name = f"{label}fast tier, {workers} worker(s)"
                         out = work / f"fast-{rows}-{workers}.jsonl"
                         seconds, main_rss, worker_rss, cpu = measure(
                             cli + ["--model", "fast", "--input", str(source), "--output",
-                                   str(out), "--workers", str(workers)], code_env(env, code))
+                                   str(out), "--workers", str(workers)], code_env(env, code),
+                            work)
                         print(row_line(name, rows, seconds, floor, (main_rss, worker_rss),
                                        cpu))
                         runs.setdefault(name, []).append((rows / seconds, rows / seconds / floor))
                         out.unlink()
-                (work / "floor.jsonl").unlink()
             if args.repeat > 1:
                 print(f"  medians of {args.repeat} runs:")
                 for name, found in runs.items():
@@ -258,19 +277,27 @@ def main() -> None:
                           f"  (range {min(rates):,.0f}-{max(rates):,.0f})"
                           + (f"  {statistics.median(x for _, x in found):6.1%} of floor"
                              if name != "I/O floor" else ""))
+                for workers in worker_counts if args.baseline_code else []:
+                    mine = runs[f"fast tier, {workers} worker(s)"]
+                    theirs = runs[f"baseline fast tier, {workers} worker(s)"]
+                    ratios = sorted(a / b for (a, _), (b, _) in zip(mine, theirs))
+                    print(f"    this code / baseline, {workers} worker(s): median of the rounds' "
+                          f"ratios {statistics.median(ratios):.3f} (range {ratios[0]:.3f}-"
+                          f"{ratios[-1]:.3f}; faster in {sum(r > 1 for r in ratios)} of "
+                          f"{len(ratios)} rounds)")
             if rows > 100_000 and not args.keep:
                 source.unlink()
         if accurate_rows:
             source = work / f"accurate-{accurate_rows}.jsonl"
             generate(args.debate, accurate_rows, source, seed=9)
             print(f"\naccurate tier, {accurate_rows:,} rows")
-            done = subprocess.run([python, "-c", ENCODER, str(source)], env=env, check=True,
-                                  capture_output=True, text=True)
+            done = subprocess.run([python, "-c", ENCODER, str(source)], env=env, cwd=work,
+                                  check=True, capture_output=True, text=True)
             encoder = float(done.stdout.strip().splitlines()[-1])
             print(f"  {'raw MiniLM encode (floor)':<34} {encoder:>9,.0f} rows/s")
             seconds, main_rss, worker_rss, cpu = measure(
                 cli + ["--model", "accurate", "--input", str(source), "--output",
-                       str(work / "accurate.jsonl")], env)
+                       str(work / "accurate.jsonl")], env, work)
             print(row_line("accurate tier, default workers", accurate_rows, seconds,
                            encoder, (main_rss, worker_rss), cpu))
     finally:

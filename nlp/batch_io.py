@@ -9,7 +9,8 @@ makes a run resumable and its output the same however it is spread over processe
 
 Outputs are written a chunk at a time as *parts* (a JSONL part is a gzip member when the
 output is ``.gz``, so parts concatenate into a valid file; a Parquet part is a small
-Parquet file) and assembled into the final file, which appears under its name atomically.
+Parquet file) and joined into the final file, which appears under its name atomically: a
+JSONL or CSV output as its parts finish (``PartJoiner``), a Parquet one at the end.
 """
 
 from __future__ import annotations
@@ -478,25 +479,65 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def assemble(parts: list[Path], out_fmt: str, columns: list[str], target: Path) -> None:
     """Concatenate parts into ``target`` (written beside it, then renamed into place)."""
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        if out_fmt == "parquet":
+    if out_fmt == "parquet":
+        tmp = target.with_name(f".{target.name}.partial")
+        try:
             _assemble_parquet(parts, tmp)
-        else:
-            with open(tmp, "wb", buffering=0) as out:
-                if out_fmt == "csv":
-                    header = io.StringIO()
-                    csv.writer(header, lineterminator="\r\n").writerow(columns)
-                    data = header.getvalue().encode("utf-8")
-                    _write_all(out, gzip.compress(data, GZIP_LEVEL, mtime=0)
-                               if is_gzip(target) else data)
-                for part in parts:
-                    _append(out, part)
-                os.fsync(out.fileno())
-        os.replace(tmp, target)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return
+    output = PartJoiner(target, out_fmt, columns, flush_each=False)
+    try:
+        for part in parts:
+            output.append(part)
+        output.commit()
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        output.discard()
+
+
+class PartJoiner:
+    """A JSONL or CSV output file put together from its parts, in order, beside its final
+    name (``.NAME.partial``), then renamed into place by ``commit``. A run appends each
+    part as soon as it and those before it are finished; with ``flush_each`` every part is
+    also written to disk when appended, so that committing has only the last to wait for
+    rather than the whole file. ``discard`` removes an output not committed."""
+
+    def __init__(self, target: Path, out_fmt: str, columns: list[str], *,
+                 flush_each: bool = True) -> None:
+        if out_fmt not in ("jsonl", "csv"):
+            raise ValueError(f"parts of {out_fmt} are not joined by concatenation")
+        self.target = target
+        self.tmp = target.with_name(f".{target.name}.partial")
+        self.flush_each = flush_each
+        self._out: BinaryIO | None = open(self.tmp, "wb", buffering=0)  # noqa: SIM115
+        if out_fmt == "csv":
+            header = io.StringIO()
+            csv.writer(header, lineterminator="\r\n").writerow(columns)
+            data = header.getvalue().encode("utf-8")
+            _write_all(self._out, gzip.compress(data, GZIP_LEVEL, mtime=0)
+                       if is_gzip(target) else data)
+
+    def append(self, part: Path) -> None:
+        assert self._out is not None, "append after commit or discard"
+        _append(self._out, part)
+        if self.flush_each:
+            os.fdatasync(self._out.fileno())
+
+    def commit(self) -> None:
+        """Write what is left to disk and rename the file into place."""
+        assert self._out is not None, "commit after commit or discard"
+        os.fsync(self._out.fileno())
+        self._out.close()
+        self._out = None
+        os.replace(self.tmp, self.target)
+
+    def discard(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+            self.tmp.unlink(missing_ok=True)
 
 
 def _append(out: BinaryIO, part: Path) -> None:

@@ -5,9 +5,11 @@ A run keeps its work in a hidden folder beside the output (``.NAME.cxkb-run`` fo
 ``.cxkb-run`` inside an output folder): a ``manifest.json`` (inputs, options, model) and,
 per chunk, its output part and then a ``.done.json`` with its counts and failures, each
 written atomically. A chunk with a ``.done.json`` is finished for good: ``--resume``
-skips it. When every chunk of a shard is done its parts are joined into the output file
-(renamed into place); when the whole run is done the failures file is written and the run
-folder removed.
+skips it. A JSONL or CSV output is put together beside its name while the run goes on,
+each part appended once it and those before it are finished; when every chunk of a shard
+is done, the output is renamed into place (a Parquet output is joined then). When the
+whole run is done the failures file is written and the run folder removed. A run that
+stops early leaves no partial output: the run folder has everything ``--resume`` needs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from kb.errors import CxkbError
 from nlp.batch_io import (
     BatchOutputError,
     Chunk,
+    PartJoiner,
     Shard,
     assemble,
     file_format,
@@ -148,6 +151,8 @@ class Run:
         self.columns: dict[int, list[str]] = {}
         self.failed = 0
         self.resumed_rows = 0
+        # per shard being joined as it goes: the output so far and the next chunk it takes
+        self._joining: dict[int, tuple[PartJoiner, int]] = {}
 
     # -- setting up -------------------------------------------------------------------
     def prepare(self) -> None:
@@ -200,6 +205,7 @@ class Run:
         else:
             commit(self.run_dir, result)
             self.progress.update(result.rows, self._bytes_done(result))
+        self._join_finished(self.shards[result.shard])
         if self.max_failures is not None and self.failed > self.max_failures:
             self.write_failures()
             raise BatchAborted(
@@ -211,10 +217,37 @@ class Run:
         before = sum(s.source.stat().st_size for s in self.shards if s.index < result.shard)
         return before + result.bytes_read
 
-    def _assemble(self, shard: Shard, target: Path | None = None) -> None:
+    def _join_finished(self, shard: Shard) -> None:
+        """Append to a JSONL or CSV shard's output the parts finished since, in order."""
+        if shard.out_fmt == "parquet":
+            return
+        joiner, upto = self._joining.get(shard.index) or (None, 0)
+        if (shard.index, upto) not in self.results:
+            return
+        if joiner is None:
+            joiner = PartJoiner(shard.output, shard.out_fmt, self.columns[shard.index])
+        while (shard.index, upto) in self.results:
+            joiner.append(part_path(self.run_dir, shard.index, upto))
+            upto += 1
+        self._joining[shard.index] = (joiner, upto)
+
+    def _assemble(self, shard: Shard) -> None:
+        """Put a shard's finished output in place."""
         indices = sorted(i for s, i in self.results if s == shard.index)
+        joiner, upto = self._joining.pop(shard.index, (None, 0))
+        if joiner is not None and upto == len(indices):
+            joiner.commit()
+            return
+        if joiner is not None:
+            joiner.discard()
         parts = [part_path(self.run_dir, shard.index, i) for i in indices]
-        assemble(parts, shard.out_fmt, self.columns[shard.index], target or shard.output)
+        assemble(parts, shard.out_fmt, self.columns[shard.index], shard.output)
+
+    def discard_partial_outputs(self) -> None:
+        """Remove the outputs begun but not finished (a run that stops early)."""
+        for joiner, _ in self._joining.values():
+            joiner.discard()
+        self._joining.clear()
 
     def write_failures(self) -> None:
         lines = [json.dumps(f, ensure_ascii=False) + "\n"
@@ -388,6 +421,7 @@ def execute(inputs: list[str | Path], output: str | Path, options: Options, *,
                 workers = cpu_count() if total >= SMALL_INPUT else 1
             run.run_local(workers)
     finally:
+        run.discard_partial_outputs()
         run.progress.close()
     run.finish()
     return run

@@ -81,22 +81,25 @@ def is_plain(word: str) -> bool:
     return bool(_PLAIN.fullmatch(word))
 
 
+def names_negation(cue: str) -> bool:
+    """Whether a compact cue has a negation among its words ("not a department")."""
+    return any(set(part.split("|")) & NEGATIONS for part in cue.lower().split())
+
+
 def compile_cue(cue: str) -> tuple[re.Pattern[str], bool]:
     """A regular expression for a compact cue, and whether the cue names a negation."""
     regex = ""
     wildcards = ""
-    has_negation = False
     for part in cue.lower().split():
         if part in ("?", "*"):
             wildcards += _ANY + ("?" if part == "?" else "{0,3}")
             continue
         words = sorted(part.split("|"), key=len, reverse=True)
-        has_negation |= bool(set(words) & NEGATIONS)
         token = "(?:" + "|".join(_word_regex(w) for w in words) + ")"
         # quotes may open a token, except the first: spans are trimmed to words anyway
         regex = token if not regex else regex + _SEP + wildcards + _PUNCT + token
         wildcards = ""
-    return re.compile(regex), has_negation
+    return re.compile(regex), names_negation(cue)
 
 
 def split_cue(cue: str) -> list[re.Pattern[str]]:
@@ -175,8 +178,8 @@ class CueMatcher:
         for label in debate.labels:
             for cue in label.cues:
                 if isinstance(cue, str):
-                    names_negation = compile_cue(cue)[1]
-                    self._regexes.append((label.name, cue, split_cue(cue), names_negation))
+                    self._regexes.append((label.name, cue, split_cue(cue),
+                                          names_negation(cue)))
                     self._required.append(required_words(cue))
                     self._trims.append(not _ends_on_words(cue))
                 else:

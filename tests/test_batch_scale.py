@@ -199,6 +199,8 @@ def test_a_killed_run_resumes_without_redoing_or_duplicating(tmp_path: Path) -> 
         process.wait()
     assert process.returncode == -signal.SIGKILL
     assert not output.exists(), "the run finished before it could be killed"
+    # the output was being put together beside its name as chunks finished
+    assert list(output.parent.glob(f".{output.name}.partial"))
     finished = _done_chunks(run_dir)
     assert 4 <= finished < 60
 
