@@ -27,6 +27,7 @@ from nlp.debate import Debate
 NEGATIONS = frozenset({"not", "n't", "never", "no", "nor", "hardly", "cannot"})
 MAX_CUE_COUNT = 3
 NEGATION_WINDOW = 3  # tokens before a cue that a negation still applies to
+NEGATION_REACH = 60  # characters before a cue looked at for them
 _WORDS_BEFORE = re.compile(r"n't|[\w']+")
 # any word of _WORDS_BEFORE that ``_negated`` counts holds one of these
 _MAYBE_NEGATION = re.compile("|".join([f"{w}(?<![\\w']{w})(?![\\w'])" for w in
@@ -140,13 +141,45 @@ def _spans(regexes: list[re.Pattern[str]], text: str) -> list[tuple[int, int]]:
 
 
 def _negated(lower: str, start: int, end: int, names_negation: bool) -> bool:
-    window = lower[max(0, start - 60):start]
+    window = lower[max(0, start - NEGATION_REACH):start]
     if _MAYBE_NEGATION.search(window) is None and (
             names_negation or _MAYBE_NEGATION.search(lower[start:end]) is None):
         return False  # no negation word at all, let alone among the last few
     before = _WORDS_BEFORE.findall(window)[-NEGATION_WINDOW:]
     inside = [] if names_negation else _WORDS_BEFORE.findall(lower[start:end])
     return any(w in NEGATIONS or w.endswith("n't") for w in before + inside)
+
+
+# every word ``_MAYBE_NEGATION`` finds holds one of these ("not", "nor", "cannot": "no")
+_NEGATION_CORES = ("no", "n't", "never", "hardly")
+_SHORTEST_CORE = 2
+
+
+def _maybe_negated(joined: str, lowers: list[str], rows: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray, names_negation: np.ndarray) -> np.ndarray:
+    """For each hit, False where ``_negated`` is sure to say False: no negation word's core
+    lies in the window before it (nor inside it, for a cue that names no negation). The
+    cores are found once in the chunk's joined text (``lowers`` joined by newlines)."""
+    found = []
+    for core in _NEGATION_CORES:
+        at = joined.find(core)
+        while at >= 0:
+            found.append(at)
+            at = joined.find(core, at + 1)
+    if not found:
+        return np.zeros(len(rows), dtype=bool)
+    cores = np.sort(np.array(found, dtype=np.int64))
+    sizes = np.fromiter(map(len, lowers), dtype=np.int64, count=len(lowers)) + 1
+    offset = (np.cumsum(sizes) - sizes)[rows]
+    # a core starting in [lo, hi] may lie inside text[lo:hi + _SHORTEST_CORE]
+
+    def any_in(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return np.searchsorted(cores, lo) < np.searchsorted(cores, hi, side="right")
+
+    before = any_in(offset + np.maximum(0, starts - NEGATION_REACH),
+                    offset + starts - _SHORTEST_CORE)
+    inside = any_in(offset + starts, offset + ends - _SHORTEST_CORE) & ~names_negation
+    return before | inside
 
 
 def _ends_on_words(cue: str) -> bool:
@@ -190,6 +223,7 @@ class CueMatcher:
             (label, shown, False) for label, shown, _ in self._token_patterns]
         self._cue_label = np.array([self.labels.index(label) for label, _, _ in self._about],
                                    dtype=np.int64)
+        self._names_negation = np.array([names for _, _, names in self._about], dtype=bool)
         #: the words whose presence in each text ``match`` can be told (its ``present``)
         self.filter_words: list[str] = sorted({w for need in self._required
                                                for words in need for w in words})
@@ -327,12 +361,16 @@ class CueMatcher:
             return results
         rows, starts, ends, cues = (np.concatenate([h[k] for h in hits]) for k in range(4))
         order = self._kept(rows, starts, ends, cues)
+        rows, starts, ends, cues = rows[order], starts[order], ends[order], cues[order]
+        maybe = _maybe_negated(joined, lowers, rows, starts, ends,
+                               self._names_negation[cues])
         about = self._about
-        for row, start, end, cue in zip(rows[order].tolist(), starts[order].tolist(),
-                                        ends[order].tolist(), cues[order].tolist()):
+        for row, start, end, cue, check in zip(rows.tolist(), starts.tolist(), ends.tolist(),
+                                               cues.tolist(), maybe.tolist()):
             label, shown, names_negation = about[cue]
             results[row].append(CueMatch(label, shown, start, end, texts[row][start:end],
-                                         _negated(lowers[row], start, end, names_negation)))
+                                         check and _negated(lowers[row], start, end,
+                                                            names_negation)))
         return results
 
     def features(self, matches: list[list[CueMatch]]) -> np.ndarray:

@@ -524,30 +524,35 @@ class StanceModel:
         return top, best
 
     def _word_similarities(self, words: sparse.csr_matrix) -> np.ndarray:
-        """``(words @ example_vectors.T).toarray()``, computed in two parts: the words
-        that many examples share (a few dozen columns that make most of the products)
-        against a dense table, the rest as a sparse product. Each row is summed in the
-        same order whatever the other rows."""
+        """``(words @ example_vectors.T).toarray()`` in single precision, computed in two
+        parts: the words that many examples share (a few dozen columns that make most of
+        the products) against a dense table, the rest as a sparse product. Each row is
+        summed in the same order whatever the other rows.
+
+        Single precision (about 1e-6 from the double-precision product) halves the memory
+        the dense part streams through and made it 40% faster; the similarities are
+        evidence, reported to three decimals, and never decide a label."""
         split = self.__dict__.get("_example_split")
         if split is None:
             by_word = sparse.csr_matrix(self.example_vectors.T)
             shared = np.diff(by_word.indptr) * 32 >= by_word.shape[1]
             slot = np.full(by_word.shape[0], -1, dtype=np.int64)
             slot[shared] = np.arange(int(shared.sum()))
-            table = np.ascontiguousarray(by_word[shared].toarray())
+            table = np.ascontiguousarray(by_word[shared].toarray(), dtype=np.float32)
             rest = sparse.csr_matrix(sparse.diags((~shared).astype(np.float64)) @ by_word)
             rest.eliminate_zeros()
-            split = self._example_split = (slot, table, rest)
+            split = self._example_split = (slot, table, rest.astype(np.float32))
         slot, table, rest = split
         n = words.shape[0]
         at = slot[words.indices]
         common = at >= 0
         row_of = np.repeat(np.arange(n), np.diff(words.indptr))
+        data = words.data.astype(np.float32)
 
         def rows(keep: np.ndarray, columns: np.ndarray, width: int) -> sparse.csr_matrix:
             indptr = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(row_of[keep], minlength=n), out=indptr[1:])
-            return sparse.csr_matrix((words.data[keep], columns, indptr), shape=(n, width))
+            return sparse.csr_matrix((data[keep], columns, indptr), shape=(n, width))
 
         sims = rows(common, at[common], table.shape[0]) @ table
         sims += (rows(~common, words.indices[~common], words.shape[1]) @ rest).toarray()

@@ -1,6 +1,6 @@
 """The fast tier's vectorised text features equal their plain definitions: scikit-learn's
 TF-IDF, ``clean_text``, ``has_words``, ``is_english``, the cue matcher without its word
-filter, and ``round``. No model is trained (the vectorizers are fitted on the corpus)."""
+filter or its negation pre-check, and ``round``. No model is trained (the vectorizers are fitted on the corpus)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,35 @@ def test_cue_expressions_split_by_first_word_find_what_the_whole_finds() -> None
         assert [m.span() for m in backtracking.finditer(joined)] == spans, cue
 
 
+def test_negation_pre_check_changes_no_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch pre-check of negations (``_maybe_negated``) only spares work: every cue
+    match is marked negated or not exactly as checking each match in full marks it, with
+    negation words (and words that merely hold their letters) strewn before, inside and
+    at the edge of the characters looked at."""
+    from nlp import cues
+
+    rnd = random.Random(11)
+    strewn = ["not", "no", "never", "n't", "hardly", "cannot", "nor", "don't", "isn’t",
+              "can't", "knot", "nothing", "anon", "No.", "(never)"]
+    texts = []
+    for text in _texts(600, 12):
+        words = text.split()
+        for _ in range(rnd.randrange(4)):
+            words.insert(rnd.randrange(len(words) + 1), rnd.choice(strewn))
+        texts.append(" ".join(words))
+    # a negation just inside and just outside the reach before a cue
+    for gap in range(cues.NEGATION_REACH - 20, cues.NEGATION_REACH + 3):
+        texts += [f"not {'x' * gap} CX is an outcome", f"not {'x' * gap}. It is an outcome",
+                  f"no {'x' * gap} is a function", f"isn't {'x' * gap} a function"]
+    matcher = CueMatcher(load_debate("outcome-function"))
+    found = matcher.match(texts)
+    negated = sum(m.negated for matches in found for m in matches)
+    assert negated > 50
+    monkeypatch.setattr(cues, "_maybe_negated",
+                        lambda joined, lowers, rows, *rest: np.ones(len(rows), dtype=bool))
+    assert matcher.match(texts) == found
+
+
 def test_rounded_is_round() -> None:
     from nlp.batch_work import rounded
 
@@ -130,8 +159,8 @@ def test_rounded_is_round() -> None:
         assert rounded(values, digits) == [repr(round(float(v), digits)) for v in values]
 
 
-def test_word_similarities_equal_the_sparse_product_row_by_row(fitted: _SparseFeatures) -> None:
-    from nlp.stance import StanceModel
+def test_word_similarities_match_the_sparse_product_row_by_row(fitted: _SparseFeatures) -> None:
+    from nlp.stance import StanceModel, _top
 
     debate = load_debate("outcome-function")
     model = StanceModel(debate, "fast")
@@ -139,6 +168,14 @@ def test_word_similarities_equal_the_sparse_product_row_by_row(fitted: _SparseFe
                                                    for e in debate.examples()])
     words = FastTfidf(fitted.word).transform(clean_texts(_texts(300, 7)))
     sims = model._word_similarities(words)
-    assert np.allclose(sims, (words @ model.example_vectors.T).toarray(), rtol=0, atol=1e-12)
+    # in single precision: within 1e-5 of the double-precision product, and the same
+    # nearest examples but where two are closer than that
+    exact = (words @ model.example_vectors.T).toarray()
+    assert sims.dtype == np.float32
+    assert np.allclose(sims, exact, rtol=0, atol=1e-5)
+    top, _ = _top(sims.copy(), 3)
+    exact_top, _ = _top(exact.copy(), 3)
+    near_tie = np.diff(np.sort(exact, axis=1)[:, -4:], axis=1).min(axis=1) < 1e-5
+    assert ((top == exact_top).all(axis=1) | near_tie).all()
     for i in (0, 5, 299):  # a row alone gets the same bits as in its batch
         assert (model._word_similarities(words[i]) == sims[i]).all()
