@@ -201,14 +201,15 @@ class _JsonRows:
         that weighed most at the "full" level)."""
         k = batch.near_index.shape[1]
         sims = rounded(batch.near_sims, 3)
-        examples = self.examples[level]
-        near = [examples[j] + s + "}" for j, s in zip(batch.near_index.ravel().tolist(), sims)]
-        cues = list(map(self.cues, batch.cues))
-        out = [f'{{"cues": {c}, "nearest": [{", ".join(near[r * k:r * k + k])}]'
-               for r, c in enumerate(cues)]
+        heads = list(map(self.examples[level].__getitem__, batch.near_index.ravel().tolist()))
+        # one column per nearest example's head and its similarity, row after row
+        columns = [part[j::k] for j in range(k) for part in (heads, sims)]
+        cues = map(self.cues, batch.cues)
         if level == "full":
-            out = [f'{e}, "words": {self.dumps(w)}' for e, w in zip(out, batch.words)]
-        return [e + "}" for e in out]
+            columns.append(list(map(self.dumps, batch.words)))
+        template = ('{"cues": %s, "nearest": [' + ", ".join(["%s%s}"] * k) + "]"
+                    + (', "words": %s}' if level == "full" else "}"))
+        return [template % row for row in zip(cues, *columns)]
 
 
 _ENCODERS: dict[int, _JsonRows] = {}
@@ -240,8 +241,7 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
     # every classified row's results as JSON text (CSV and Parquet parse them back)
     n_labels = len(labels)
     probs = rounded(batch.probs, 4)
-    scores = [enc.scores % tuple(probs[i:i + n_labels])
-              for i in range(0, len(probs), n_labels)]
+    scores = [enc.scores % row for row in zip(*(probs[j::n_labels] for j in range(n_labels)))]
     confidence = [probs[i * n_labels + b] for i, b in enumerate(best)]
     for i, u in enumerate(unsupported):
         if u:
@@ -252,9 +252,20 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
         done = batch.rows.tolist() if batch.cues is not None else []
         for i, text in zip(done, enc.evidence(batch, evidence) if done else []):
             ev[i] = text
+    label_texts = [enc.unsupported if u else enc.labels[b] for u, b in zip(unsupported, best)]
+    id_field = options.id_field
+    if as_json and not id_field and len(ok) == len(records) and all(
+            raw is not None for _, _, _, raw in records) and all(
+            map(_RESULT_SET.isdisjoint, ok)):
+        # the usual chunk: every line as read, its closing brace replaced by the results
+        heads = [raw[:raw.rindex("}")].rstrip() for _, _, _, raw in records]
+        template = ('%s, "label": %s, "confidence": %s, "scores": %s'
+                    + (', "evidence": %s}' if ev is not None else "}"))
+        return _joined_lines([template % row for row in zip(
+            heads, label_texts, confidence, scores, *([ev] if ev is not None else []))],
+            shard), result
     out_rows: list[Any] = []
     k = 0
-    id_field = options.id_field
     for number, (line, row, error, raw) in enumerate(records, start=chunk.first_row):
         if error is not None:
             result.failed += 1
@@ -266,7 +277,7 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
             continue
         missing_id = (f"no {id_field!r} field" if id_field and id_field not in row
                       else None)
-        label = enc.unsupported if unsupported[k] else enc.labels[best[k]]
+        label = label_texts[k]
         if as_json and _RESULT_SET.isdisjoint(row):
             if not row:
                 head = "{"
@@ -293,11 +304,16 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
         out_rows.append(enc.dumps(out) if as_json else out)
         k += 1
     if as_json:
-        data = ("\n".join(out_rows) + "\n" if out_rows else "").encode("utf-8")
-        if is_gzip(shard.output) and data:
-            data = gzip.compress(data, GZIP_LEVEL, mtime=0)
-        return data, result
+        return _joined_lines(out_rows, shard), result
     return encode_part(out_rows, shard.out_fmt, is_gzip(shard.output), columns), result
+
+
+def _joined_lines(lines: list[str], shard: Shard) -> bytes:
+    """A JSONL part from its lines (a gzip member for a ``.gz`` output)."""
+    data = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
+    if is_gzip(shard.output) and data:
+        data = gzip.compress(data, GZIP_LEVEL, mtime=0)
+    return data
 
 
 # -- the files of a run ------------------------------------------------------------------
