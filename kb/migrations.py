@@ -7,6 +7,7 @@ when the database already holds data).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -910,17 +911,69 @@ def pending(db: Database) -> list[Migration]:
 
 
 def apply(db: Database) -> list[str]:
-    """Apply pending migrations, each in its own transaction; return their names."""
+    """Apply pending migrations, each all or nothing; return their names.
+
+    A migration's SQL is gathered first (its ``executescript`` calls, sqlite-utils' among
+    them, are collected rather than run), then run statement by statement in one
+    transaction with its row in ``_migrations``: ``executescript`` itself commits before
+    it starts and runs each statement on its own, so a process killed inside a migration
+    used to leave half of it applied and the file unopenable ("duplicate column name").
+    The transaction takes the write lock first, and a migration another process applied
+    meanwhile is skipped.
+    """
     db.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
     applied = []
     for migration in pending(db):
-        with db.conn:
-            migration(db)
-            db.execute(
-                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                [migration.__name__, datetime.now(UTC).isoformat(timespec="seconds")],
-            )
-        applied.append(migration.__name__)
+        if _apply_one(db, migration):
+            applied.append(migration.__name__)
     return applied
+
+
+def _apply_one(db: Database, migration: Migration) -> bool:
+    scripts: list[str] = []
+    db.executescript = scripts.append  # type: ignore[method-assign]
+    try:
+        migration(db)
+    finally:
+        del db.executescript
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = conn.execute("SELECT 1 FROM _migrations WHERE name = ?",
+                            [migration.__name__]).fetchone()
+        if done is None:
+            for script in scripts:
+                for statement in _statements(script):
+                    conn.execute(statement)
+            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                         [migration.__name__, datetime.now(UTC).isoformat(timespec="seconds")])
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return done is None
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of an SQL script, as SQLite itself parts them (a semicolon inside a
+    string, a comment or a trigger's body does not end one)."""
+    out, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \t\n;"):
+                out.append(current)
+            current = ""
+    rest = current[:-1]
+    if _has_sql(rest):
+        out.append(rest)
+    return out
+
+
+def _has_sql(text: str) -> bool:
+    """Whether text holds more than white space and ``--`` comments."""
+    return any(line.split("--", 1)[0].strip() for line in text.splitlines())

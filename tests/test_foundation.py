@@ -169,6 +169,36 @@ def test_backup_and_migration_of_an_older_database(tmp_path: Path) -> None:
     assert f"schema: version {n} of {n}" in run(db, "status").stdout
 
 
+def test_a_migration_stopped_midway_leaves_nothing_of_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migration that fails after some of its statements ran (as a process killed inside
+    it would) leaves the file as it was, with its data, and the next open applies it whole;
+    before, its first statements stayed and every later open failed ("duplicate column")."""
+    db = tmp_path / "kb.db"
+    real = list(migrations.MIGRATIONS)
+    last = real.index(migrations.m009_topic_person_facts)
+
+    def broken(kb) -> None:
+        migrations.m009_topic_person_facts(kb)
+        kb.executescript("CREATE TABLE half (x); ALTER TABLE no_such_table ADD COLUMN y;")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", real[:last])
+    run(db, "ingest", str(BLOG))
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*real[:last], broken])
+    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+        open_db(db)
+    with sqlite3.connect(db) as con:
+        columns = {r[1] for r in con.execute("PRAGMA table_info(statement_positions)")}
+        assert "topic_id" not in columns
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        assert "half" not in tables and "position_counts_by_topic" not in tables
+        assert con.execute("SELECT count(*) FROM _migrations").fetchone()[0] == last
+    monkeypatch.setattr(migrations, "MIGRATIONS", real)
+    kb = open_db(db)
+    assert migrations.schema_version(kb) == len(real)
+    assert kb["comments"].count == 9
+
+
 def test_stdin_and_demo(tmp_path: Path) -> None:
     db = tmp_path / "kb.db"
     result = CliRunner().invoke(cli, ["--db", str(db), "ingest", "-"],
