@@ -232,16 +232,13 @@ class Run:
         self._joining[shard.index] = (joiner, upto)
 
     def _assemble(self, shard: Shard) -> None:
-        """Put a shard's finished output in place."""
-        indices = sorted(i for s, i in self.results if s == shard.index)
-        joiner, upto = self._joining.pop(shard.index, (None, 0))
-        if joiner is not None and upto == len(indices):
-            joiner.commit()
-            return
-        if joiner is not None:
-            joiner.discard()
-        parts = [part_path(self.run_dir, shard.index, i) for i in indices]
-        assemble(parts, shard.out_fmt, self.columns[shard.index], shard.output)
+        """Put a shard's finished output in place (a Parquet one is joined now)."""
+        if shard.out_fmt == "parquet":
+            indices = sorted(i for s, i in self.results if s == shard.index)
+            parts = [part_path(self.run_dir, shard.index, i) for i in indices]
+            assemble(parts, shard.out_fmt, self.columns[shard.index], shard.output)
+        else:  # every chunk of the shard is finished, so every part has been appended
+            self._joining.pop(shard.index)[0].commit()
 
     def discard_partial_outputs(self) -> None:
         """Remove the outputs begun but not finished (a run that stops early)."""

@@ -253,17 +253,19 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
         for i, text in zip(done, enc.evidence(batch, evidence) if done else []):
             ev[i] = text
     label_texts = [enc.unsupported if u else enc.labels[b] for u, b in zip(unsupported, best)]
+    # each classified row's results as JSON object members, for the JSONL rows
+    members = [('"label": %s, "confidence": %s, "scores": %s'
+                + (', "evidence": %s' if ev is not None else "")) % row
+               for row in zip(label_texts, confidence, scores, *([ev] if ev is not None else []))
+               ] if as_json else []
     id_field = options.id_field
     if as_json and not id_field and len(ok) == len(records) and all(
             raw is not None for _, _, _, raw in records) and all(
             map(_RESULT_SET.isdisjoint, ok)):
         # the usual chunk: every line as read, its closing brace replaced by the results
-        heads = [raw[:raw.rindex("}")].rstrip() for _, _, _, raw in records]
-        template = ('%s, "label": %s, "confidence": %s, "scores": %s'
-                    + (', "evidence": %s}' if ev is not None else "}"))
-        return _joined_lines([template % row for row in zip(
-            heads, label_texts, confidence, scores, *([ev] if ev is not None else []))],
-            shard), result
+        return _joined_lines([f'{raw[:raw.rindex("}")].rstrip()}, {results}}}'
+                              for (_, _, _, raw), results in zip(records, members)],
+                             shard), result
     out_rows: list[Any] = []
     k = 0
     for number, (line, row, error, raw) in enumerate(records, start=chunk.first_row):
@@ -277,7 +279,6 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
             continue
         missing_id = (f"no {id_field!r} field" if id_field and id_field not in row
                       else None)
-        label = label_texts[k]
         if as_json and _RESULT_SET.isdisjoint(row):
             if not row:
                 head = "{"
@@ -285,17 +286,14 @@ def label_chunk(model: StanceModel, chunk: Chunk, shard: Shard, options: Options
                 head = raw[:raw.rindex("}")].rstrip() + ", "
             else:
                 head = enc.dumps(row)[:-1] + ", "
-            text = (f'{head}"label": {label}, "confidence": {confidence[k]}, '
-                    f'"scores": {scores[k]}')
-            if ev is not None:
-                text += ', "evidence": ' + ev[k]
+            text = head + members[k]
             if missing_id is not None:
                 text += ', "error": ' + enc.dumps(missing_id)
             out_rows.append(text + "}")
             k += 1
             continue
         out = dict(row)
-        out.update(label=json.loads(label), confidence=float(confidence[k]),
+        out.update(label=json.loads(label_texts[k]), confidence=float(confidence[k]),
                    scores=json.loads(scores[k]))
         if ev is not None:
             out["evidence"] = json.loads(ev[k])

@@ -529,7 +529,7 @@ class StanceModel:
         the products) against a dense table, the rest as a sparse product. Each row is
         summed in the same order whatever the other rows.
 
-        Single precision (about 1e-6 from the double-precision product) halves the memory
+        Single precision (within 1e-5 of the double-precision product) halves the memory
         the dense part streams through and made it 40% faster; the similarities are
         evidence, reported to three decimals, and never decide a label."""
         split = self.__dict__.get("_example_split")
